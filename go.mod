@@ -1,0 +1,15 @@
+module callrec
+
+go 1.26
+
+require (
+	github.com/gopacket/gopacket v1.7.7
+	github.com/hajimehoshi/go-mp3 v0.3.4
+	github.com/pion/rtp v1.10.6
+)
+
+require (
+	github.com/pion/randutil v0.1.0 // indirect
+	golang.org/x/net v0.55.0 // indirect
+	golang.org/x/sys v0.45.0 // indirect
+)

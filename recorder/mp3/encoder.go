@@ -1,0 +1,338 @@
+package mp3
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// ErrClosed is returned by Write and Close after Close.
+var ErrClosed = errors.New("mp3: encoder closed")
+
+// Encoder writes PCM as a constant-bitrate Layer III stream.
+type Encoder struct {
+	w   io.Writer
+	f   format
+	nch int
+
+	in  [2][1152]float32 // one frame of pending input per channel
+	nin int              // samples per channel in 'in'
+	fb  [2]filterbank
+	sp  [2][2]spectrum // [granule][channel]
+	gr  [2][2]granule
+	ms  bool // this frame is coded as mid/side
+	pad int  // accumulated padding fraction (numerator)
+
+	out       []byte // frames not yet written to w
+	slots     []slot // unfilled main-data space in out, oldest first
+	frameEnds []int  // end of each frame in out
+	main      bitWriter
+	side      bitWriter
+
+	frames int64
+	err    error
+}
+
+// slot is main-data space in a pending frame: out[pos:end] is still free.
+type slot struct{ pos, end int }
+
+// NewEncoder returns an encoder writing to w.
+func NewEncoder(w io.Writer, cfg Config) (*Encoder, error) {
+	f, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	e := &Encoder{w: w, f: f, nch: cfg.Channels}
+	maxFrame := 144*320*1000/32000 + 1
+	e.out = make([]byte, 0, 8*maxFrame)
+	e.slots = make([]slot, 0, 8)
+	e.frameEnds = make([]int, 0, 8)
+	e.main.buf = make([]byte, 0, 2*maxFrame)
+	e.side.buf = make([]byte, 0, 40)
+	return e, nil
+}
+
+// Delay is the number of samples by which the decoded stream lags the input:
+// the polyphase filterbank's and the MDCT overlap's.
+const Delay = 481 + 576
+
+// Write encodes interleaved samples (one per channel per instant). It may
+// take any number of samples; a trailing partial instant is an error.
+func (e *Encoder) Write(pcm []int16) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	if len(pcm)%e.nch != 0 {
+		return 0, fmt.Errorf("mp3: %d samples is not a whole number of %d-channel instants", len(pcm), e.nch)
+	}
+	spf := e.f.samplesPerFrame()
+	const scale = 1.0 / 32767
+	for i := 0; i < len(pcm); i += e.nch {
+		e.in[0][e.nin] = float32(pcm[i]) * scale
+		if e.nch == 2 {
+			e.in[1][e.nin] = float32(pcm[i+1]) * scale
+		}
+		e.nin++
+		if e.nin == spf {
+			if err := e.encodeFrame(); err != nil {
+				e.err = err
+				return i + e.nch, err
+			}
+			e.nin = 0
+		}
+	}
+	return len(pcm), nil
+}
+
+// Close encodes the remaining samples, padding with silence until the
+// decoder has output every input sample, and writes the last frames.
+func (e *Encoder) Close() error {
+	if e.err != nil {
+		if e.err == ErrClosed {
+			return ErrClosed
+		}
+		return e.err
+	}
+	spf := e.f.samplesPerFrame()
+	// Samples still owed to the decoder: the partial frame plus the delay.
+	owed := e.nin + Delay
+	for owed > 0 {
+		clear(e.in[0][e.nin:spf])
+		clear(e.in[1][e.nin:spf])
+		owed -= spf
+		if err := e.encodeFrame(); err != nil {
+			e.err = err
+			return err
+		}
+		e.nin = 0
+	}
+	// The reservoir's free space stays as ancillary zeros.
+	e.slots = e.slots[:0]
+	err := e.flush()
+	if err == nil {
+		err = ErrClosed
+	}
+	e.err = err
+	if err == ErrClosed {
+		return nil
+	}
+	return err
+}
+
+// Frames is the number of frames encoded so far.
+func (e *Encoder) Frames() int64 { return e.frames }
+
+func (e *Encoder) encodeFrame() error {
+	f := &e.f
+	num, den := f.frameBytes()
+	frameLen := num / den
+	e.pad += num % den
+	padding := 0
+	if e.pad >= den {
+		e.pad -= den
+		padding = 1
+	}
+	frameLen += padding
+	slotBytes := frameLen - 4 - f.sideInfoLen
+
+	// The reservoir: free space in earlier frames, up to main_data_begin's
+	// range. Space beyond it stays unused (ancillary zeros).
+	free := 0
+	for _, s := range e.slots {
+		free += s.end - s.pos
+	}
+	for free > f.maxMDB {
+		s := &e.slots[0]
+		n := min(s.end-s.pos, free-f.maxMDB)
+		s.pos += n
+		free -= n
+		if s.pos == s.end {
+			e.popSlot()
+		}
+	}
+	mdb := free
+
+	for g := range f.granules {
+		for ch := range e.nch {
+			e.fb[ch].analyze(e.in[ch][g*576:g*576+576], &e.sp[g][ch].xr)
+		}
+	}
+	e.ms = e.nch == 2 && e.chooseMS()
+	for g := range f.granules {
+		if e.ms {
+			l, r := &e.sp[g][0].xr, &e.sp[g][1].xr
+			for i := range l {
+				m, s := (l[i]+r[i])*math.Sqrt2/2, (l[i]-r[i])*math.Sqrt2/2
+				l[i], r[i] = m, s
+			}
+		}
+		for ch := range e.nch {
+			e.sp[g][ch].prepare()
+		}
+	}
+
+	// Rate control: each granule may spend its share of the frame plus part
+	// of the reservoir; what it leaves returns to the reservoir.
+	mean := slotBytes * 8 / f.granules
+	resv := mdb * 8
+	for g := range f.granules {
+		target := mean + resv/2
+		limit := mean + resv
+		used := e.allocate(g, target, limit)
+		resv += mean - used
+	}
+
+	e.writeMainData()
+	e.writeSideInfo(mdb)
+	return e.appendFrame(frameLen, padding)
+}
+
+// chooseMS decides mid/side coding for the frame: it is used when it lowers
+// the product of the two channels' band energies, which predicts fewer bits
+// at the same noise, as when both channels carry the same sound.
+func (e *Encoder) chooseMS() bool {
+	var lr, ms float64
+	for g := range e.f.granules {
+		l, r := &e.sp[g][0].xr, &e.sp[g][1].xr
+		var total float64
+		for i := range l {
+			total += float64(l[i]*l[i] + r[i]*r[i])
+		}
+		if total == 0 {
+			continue
+		}
+		floor := total / 576 * 1e-4
+		sfb := e.f.sfb
+		for b := range 22 {
+			var el, er, em, es float64
+			for i := sfb[b]; i < sfb[b+1]; i++ {
+				a, c := float64(l[i]), float64(r[i])
+				el += a * a
+				er += c * c
+				em += (a + c) * (a + c) / 2
+				es += (a - c) * (a - c) / 2
+			}
+			w := float64(sfb[b+1] - sfb[b])
+			fl := floor * w
+			lr += w * (math.Log2(el+fl) + math.Log2(er+fl))
+			ms += w * (math.Log2(em+fl) + math.Log2(es+fl))
+		}
+	}
+	return ms < lr-1
+}
+
+// snrCap is the noise-to-signal ratio below which more bits buy nothing
+// audible or measurable (about 40 dB).
+const snrCap = 1e-4
+
+// allocate codes granule g's channels within about target bits (never more
+// than limit) and returns the bits used.
+func (e *Encoder) allocate(g, target, limit int) int {
+	if e.nch == 1 {
+		return e.code(g, 0, min(target, 4095))
+	}
+	// First find what each channel needs to reach the SNR cap; a channel
+	// that needs less than half leaves the rest to the other.
+	var need [2]int
+	for ch := range 2 {
+		need[ch] = e.capBits(g, ch)
+	}
+	budget := [2]int{target / 2, target - target/2}
+	switch {
+	case need[0]+need[1] <= target:
+		budget = need
+	case need[0] < budget[0]:
+		budget = [2]int{need[0], target - need[0]}
+	case need[1] < budget[1]:
+		budget = [2]int{target - need[1], need[1]}
+	}
+	used := 0
+	for ch := range 2 {
+		used += e.code(g, ch, min(budget[ch], limit-used, 4095))
+	}
+	return used
+}
+
+// capBits returns the bits channel ch of granule g needs at the SNR cap.
+func (e *Encoder) capBits(g, ch int) int {
+	s, gr := &e.sp[g][ch], &e.gr[g][ch]
+	if s.energy == 0 {
+		return 0
+	}
+	gc := e.capGain(s, gr, s.minGain())
+	s.quantize(gc, &gr.ix)
+	return countBits(gr, e.f.sfb)
+}
+
+// capGain is the coarsest gain at or above lo whose noise meets the SNR cap.
+func (e *Encoder) capGain(s *spectrum, gr *granule, lo int) int {
+	limit := s.energy * snrCap
+	hi := 255
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		s.quantize(mid, &gr.ix)
+		if s.noise(mid, &gr.ix) <= limit {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
+}
+
+// code quantizes channel ch of granule g to at most budget bits, no finer
+// than the SNR cap, and leaves the result in e.gr[g][ch].
+func (e *Encoder) code(g, ch, budget int) int {
+	s, gr := &e.sp[g][ch], &e.gr[g][ch]
+	if s.energy == 0 {
+		clear(gr.ix[:])
+		gr.globalGain = 210
+		gr.part23 = countBits(gr, e.f.sfb)
+		return gr.part23
+	}
+	// Smallest gain (finest quantization) that fits the budget.
+	lo, hi := s.minGain(), 255
+	for lo < hi {
+		mid := (lo + hi) / 2
+		s.quantize(mid, &gr.ix)
+		if countBits(gr, e.f.sfb) <= budget {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	s.quantize(lo, &gr.ix)
+	if s.noise(lo, &gr.ix) < s.energy*snrCap {
+		lo = e.capGain(s, gr, lo)
+		s.quantize(lo, &gr.ix)
+	}
+	gr.globalGain = lo
+	gr.part23 = countBits(gr, e.f.sfb)
+	e.bestRegions(gr)
+	return gr.part23
+}
+
+// bestRegions tries every region split for the chosen values and keeps the
+// cheapest; the search is too slow for the rate loop but cheap once.
+func (e *Encoder) bestRegions(gr *granule) {
+	sfb := e.f.sfb
+	end := gr.bigValues * 2
+	if end == 0 {
+		return
+	}
+	count1 := gr.part23 - regionBits(gr, sfb)
+	r0best, r1best, tables, bestBits := gr.region0, gr.region1, gr.tableSelect, gr.part23
+	for r0 := 0; r0 < 16 && sfb[r0+1] < end; r0++ {
+		for r1 := 0; r1 < 8; r1++ {
+			gr.region0, gr.region1 = r0, r1
+			if n := count1 + regionBits(gr, sfb); n < bestBits {
+				r0best, r1best, tables, bestBits = r0, r1, gr.tableSelect, n
+			}
+			if sfb[min(r0+r1+2, 22)] >= end {
+				break
+			}
+		}
+	}
+	gr.region0, gr.region1, gr.tableSelect, gr.part23 = r0best, r1best, tables, bestBits
+}

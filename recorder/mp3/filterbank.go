@@ -1,0 +1,155 @@
+package mp3
+
+import "math"
+
+// The analysis side of the hybrid filterbank: a 32-band polyphase filter
+// (11172-3 C.1.3 and 2.4.3.2) followed by an 18-point MDCT per subband with
+// the long-block window and the alias-reduction butterflies that the decoder
+// undoes (2.4.3.4.10). Only long blocks are used: speech at these bitrates is
+// served better by the finer frequency resolution than by short blocks.
+
+var (
+	analysisWindow [512]float32    // C[i] = D[i]/32 (Table 3-C.1)
+	dct32          [32][32]float32 // cos((2k+1)mπ/64): the matrixing after folding
+	mdctBasis      [18][18]float32 // DCT-IV of the folded, windowed block, scaled 1/9
+	aliasCS        [8]float32      // alias-reduction coefficients (Table 3-B.9)
+	aliasCA        [8]float32
+)
+
+func init() {
+	for i, d := range synthesisWindow {
+		analysisWindow[i] = float32(d / 32)
+	}
+	for k := range 32 {
+		for m := range 32 {
+			dct32[k][m] = float32(math.Cos(float64((2*k+1)*m) * math.Pi / 64))
+		}
+	}
+	// The 36-point MDCT X[k] = Σ w[n]x[n]cos(π/72(2n+19)(2k+1)) folds into an
+	// 18-point DCT-IV; the scale 1/9 makes the decoder's IMDCT and overlap-add
+	// reconstruct the input exactly.
+	for k := range 18 {
+		for n := range 18 {
+			mdctBasis[k][n] = float32(math.Cos(math.Pi/72*float64((2*n+1)*(2*k+1))) / 9)
+		}
+	}
+	ci := [8]float64{-0.6, -0.535, -0.33, -0.185, -0.095, -0.041, -0.0142, -0.0037}
+	for i, c := range ci {
+		sq := math.Sqrt(1 + c*c)
+		aliasCS[i] = float32(1 / sq)
+		aliasCA[i] = float32(c / sq)
+	}
+}
+
+var mdctWindow = func() (w [36]float32) {
+	for i := range w {
+		w[i] = float32(math.Sin(math.Pi / 36 * (float64(i) + 0.5)))
+	}
+	return w
+}()
+
+// filterbank holds one channel's analysis state.
+type filterbank struct {
+	hist [2048]float32 // input history in time order; hist[:n] is written
+	n    int
+	prev [32][18]float32 // last granule's subband samples, for the MDCT overlap
+	cur  [32][18]float32
+}
+
+// analyze turns 576 input samples into 576 frequency lines in xr, ordered
+// subband by subband (xr[sb*18+k]).
+func (fb *filterbank) analyze(in []float32, xr *[576]float32) {
+	for t := range 18 {
+		fb.polyphase(in[t*32:t*32+32], t)
+	}
+	for sb := range 32 {
+		fb.mdct(sb, (*[18]float32)(xr[sb*18:sb*18+18]))
+	}
+	// Alias reduction: the inverse of the decoder's butterflies.
+	for sb := 1; sb < 32; sb++ {
+		for i := range 8 {
+			lo, hi := 18*sb-1-i, 18*sb+i
+			l, h := xr[lo], xr[hi]
+			xr[lo] = l*aliasCS[i] + h*aliasCA[i]
+			xr[hi] = h*aliasCS[i] - l*aliasCA[i]
+		}
+	}
+	fb.prev, fb.cur = fb.cur, fb.prev
+}
+
+// polyphase shifts in 32 samples and writes subband sample t of each band.
+func (fb *filterbank) polyphase(in []float32, t int) {
+	// Samples are appended in time order; X[i] of the standard, the i-th
+	// newest sample, is h[511-i] below. The buffer slides back when full.
+	if fb.n < 480 { // zero value: 480 samples of silence before the first
+		fb.n = 480
+	}
+	if fb.n+32 > len(fb.hist) {
+		copy(fb.hist[:480], fb.hist[fb.n-480:fb.n])
+		fb.n = 480
+	}
+	copy(fb.hist[fb.n:fb.n+32], in)
+	fb.n += 32
+	h := (*[512]float32)(fb.hist[fb.n-512 : fb.n])
+	// Y[i] = Σ_j C[i+64j] X[i+64j]
+	var y [64]float32
+	for i := range 64 {
+		s := float32(0)
+		for j := i; j < 512; j += 64 {
+			s += analysisWindow[j] * h[511-j]
+		}
+		y[i] = s
+	}
+	// S[k] = Σ_i cos((2k+1)(i-16)π/64) Y[i], folded by the cosine's symmetries
+	// into a 32-point DCT-III over a[m].
+	var a [32]float32
+	a[0] = y[16]
+	for m := 1; m < 16; m++ {
+		a[m] = y[16+m] + y[16-m]
+	}
+	a[16] = y[32] + y[0]
+	for m := 17; m < 32; m++ {
+		a[m] = y[16+m] - y[80-m]
+	}
+	for k := range 32 {
+		row := &dct32[k]
+		s := float32(0)
+		for m := range 32 {
+			s += row[m] * a[m]
+		}
+		fb.cur[k][t] = s
+	}
+}
+
+// mdct transforms subband sb's 36 samples (previous and current granule).
+func (fb *filterbank) mdct(sb int, out *[18]float32) {
+	var z [36]float32
+	copy(z[:18], fb.prev[sb][:])
+	copy(z[18:], fb.cur[sb][:])
+	if sb&1 == 1 { // frequency inversion, undone by the decoder
+		for n := 1; n < 36; n += 2 {
+			z[n] = -z[n]
+		}
+	}
+	for n := range z {
+		z[n] *= mdctWindow[n]
+	}
+	// Fold 36 windowed samples into 18 for the DCT-IV (time-domain aliasing):
+	// with the MDCT phase offset of 9 samples, u[n] = -z[26-n]-z[27+n] for
+	// n < 9 and u[n] = z[n-9]-z[26-n] for n >= 9.
+	var u [18]float32
+	for n := range 9 {
+		u[n] = -z[26-n] - z[27+n]
+	}
+	for n := 9; n < 18; n++ {
+		u[n] = z[n-9] - z[26-n]
+	}
+	for k := range 18 {
+		row := &mdctBasis[k]
+		s := float32(0)
+		for n := range 18 {
+			s += row[n] * u[n]
+		}
+		out[k] = s
+	}
+}

@@ -1,0 +1,215 @@
+package mp3
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	gomp3 "github.com/hajimehoshi/go-mp3"
+)
+
+// encode runs our encoder over interleaved pcm.
+func encode(tb testing.TB, cfg Config, pcm []int16) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	e, err := NewEncoder(&buf, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := e.Write(pcm); err != nil {
+		tb.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// decode decodes an MP3 with go-mp3 into interleaved samples of nch
+// channels (go-mp3 always gives stereo).
+func decode(tb testing.TB, mp3 []byte, nch int) []int16 {
+	tb.Helper()
+	d, err := gomp3.NewDecoder(bytes.NewReader(mp3))
+	if err != nil {
+		tb.Fatalf("go-mp3: %v", err)
+	}
+	raw, err := io.ReadAll(d)
+	if err != nil {
+		tb.Fatalf("go-mp3: %v", err)
+	}
+	out := make([]int16, 0, len(raw)/4*nch)
+	for i := 0; i+3 < len(raw); i += 4 {
+		out = append(out, int16(binary.LittleEndian.Uint16(raw[i:])))
+		if nch == 2 {
+			out = append(out, int16(binary.LittleEndian.Uint16(raw[i+2:])))
+		}
+	}
+	return out
+}
+
+// downmix returns the mean of the channels, for comparing a mono encoding
+// of stereo material.
+func downmix(pcm []int16) []int16 {
+	out := make([]int16, len(pcm)/2)
+	for i := range out {
+		out[i] = int16((int32(pcm[2*i]) + int32(pcm[2*i+1])) / 2)
+	}
+	return out
+}
+
+// channel returns channel c of interleaved pcm.
+func channel(pcm []int16, nch, c int) []float64 {
+	out := make([]float64, len(pcm)/nch)
+	for i := range out {
+		out[i] = float64(pcm[i*nch+c])
+	}
+	return out
+}
+
+// align finds the lag (0..maxLag) of got against ref by cross-correlation
+// on channel 0.
+func align(ref, got []float64, maxLag int) int {
+	best, lag := math.Inf(-1), 0
+	n := min(len(ref), 16000*20)
+	for d := 0; d <= maxLag; d++ {
+		var s float64
+		for i := 0; i < n && i+d < len(got); i++ {
+			s += ref[i] * got[i+d]
+		}
+		if s > best {
+			best, lag = s, d
+		}
+	}
+	return lag
+}
+
+const frame20ms = 320 // samples at 16 kHz
+
+// silent reports whether a reference frame is below -50 dBFS.
+func silent(ref []float64) bool {
+	var e float64
+	for _, v := range ref {
+		e += v * v
+	}
+	return e/float64(len(ref)) < 32767*32767*1e-5
+}
+
+// segSNR is the mean over non-silent 20 ms frames of each frame's SNR,
+// clamped to [-10, 35] dB.
+func segSNR(ref, got []float64) float64 {
+	var sum float64
+	n := 0
+	for i := 0; i+frame20ms <= len(ref) && i+frame20ms <= len(got); i += frame20ms {
+		r, g := ref[i:i+frame20ms], got[i:i+frame20ms]
+		if silent(r) {
+			continue
+		}
+		var s, e float64
+		for k := range r {
+			s += r[k] * r[k]
+			e += (r[k] - g[k]) * (r[k] - g[k])
+		}
+		snr := 35.0
+		if e > 0 {
+			snr = min(max(10*math.Log10(s/e), -10), 35)
+		}
+		sum += snr
+		n++
+	}
+	return sum / float64(n)
+}
+
+// lsd is the mean over non-silent 20 ms frames of the RMS difference of
+// the log power spectra (Hann window, 5 Hz... 50 Hz bins) over 100-3800 Hz.
+func lsd(ref, got []float64, rate int) float64 {
+	var sum float64
+	n := 0
+	win := make([]float64, frame20ms)
+	for k := range win {
+		win[k] = 0.5 - 0.5*math.Cos(2*math.Pi*float64(k)/float64(frame20ms))
+	}
+	lo, hi := 100*frame20ms/rate+1, 3800*frame20ms/rate
+	for i := 0; i+frame20ms <= len(ref) && i+frame20ms <= len(got); i += frame20ms {
+		r, g := ref[i:i+frame20ms], got[i:i+frame20ms]
+		if silent(r) {
+			continue
+		}
+		var d2 float64
+		for bin := lo; bin <= hi; bin++ {
+			pr, pg := power(r, win, bin), power(g, win, bin)
+			d := 10*math.Log10(pr+1e-3) - 10*math.Log10(pg+1e-3)
+			d2 += d * d
+		}
+		sum += math.Sqrt(d2 / float64(hi-lo+1))
+		n++
+	}
+	return sum / float64(n)
+}
+
+func power(x, win []float64, bin int) float64 {
+	var re, im float64
+	w := 2 * math.Pi * float64(bin) / float64(len(x))
+	for k, v := range x {
+		re += v * win[k] * math.Cos(w*float64(k))
+		im -= v * win[k] * math.Sin(w*float64(k))
+	}
+	return (re*re + im*im) / float64(len(x))
+}
+
+// metrics compares decoded output against the input, per channel.
+type metrics struct{ segSNR, lsd float64 }
+
+func measure(ref, got []int16, nch, rate int) metrics {
+	var m metrics
+	lag := align(channel(ref, nch, 0), channel(got, nch, 0), 4000)
+	for c := range nch {
+		r, g := channel(ref, nch, c), channel(got, nch, c)
+		g = g[min(lag, len(g)):]
+		m.segSNR += segSNR(r, g) / float64(nch)
+		m.lsd += lsd(r, g, rate) / float64(nch)
+	}
+	return m
+}
+
+// lameEncode encodes pcm with the lame CLI at the same rate, bitrate and
+// mode; it returns nil when lame is not installed (outside CI).
+func lameEncode(tb testing.TB, cfg Config, pcm []int16, quality int) []byte {
+	tb.Helper()
+	path, err := exec.LookPath("lame")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("lame not installed under CI: %v", err)
+		}
+		return nil
+	}
+	dir := tb.TempDir()
+	in, out := filepath.Join(dir, "in.raw"), filepath.Join(dir, "out.mp3")
+	raw := make([]byte, 2*len(pcm))
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint16(raw[2*i:], uint16(v))
+	}
+	if err := os.WriteFile(in, raw, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	mode := "m"
+	if cfg.Channels == 2 {
+		mode = "j"
+	}
+	cmd := exec.Command(path, "--quiet", "-r", "-s", fmt.Sprint(float64(cfg.SampleRate)/1000),
+		"--bitwidth", "16", "--signed", "--little-endian", "-m", mode,
+		"-b", fmt.Sprint(cfg.Bitrate), "--cbr", "-q", fmt.Sprint(quality), in, out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("lame: %v: %s", err, b)
+	}
+	mp3, err := os.ReadFile(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return mp3
+}

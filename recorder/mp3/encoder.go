@@ -16,13 +16,15 @@ type Encoder struct {
 	f   format
 	nch int
 
-	in  [2][1152]float32 // one frame of pending input per channel
-	nin int              // samples per channel in 'in'
-	fb  [2]filterbank
-	sp  [2][2]spectrum // [granule][channel]
-	gr  [2][2]granule
-	ms  bool // this frame is coded as mid/side
-	pad int  // accumulated padding fraction (numerator)
+	in       [2][1152]float32 // one frame of pending input per channel
+	nin      int              // samples per channel in 'in'
+	fb       [2]filterbank
+	sp       [2][2]spectrum // [granule][channel]
+	gr       [2][2]granule
+	ms       bool // this frame is coded as mid/side
+	regions  regionSearch
+	lastGain [2]int // each channel's last global_gain: the next search's start
+	pad      int    // accumulated padding fraction (numerator)
 
 	out       []byte // frames not yet written to w
 	slots     []slot // unfilled main-data space in out, oldest first
@@ -268,71 +270,122 @@ func (e *Encoder) capBits(g, ch int) int {
 // capGain is the coarsest gain at or above lo whose noise meets the SNR cap.
 func (e *Encoder) capGain(s *spectrum, gr *granule, lo int) int {
 	limit := s.energy * snrCap
-	hi := 255
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		s.quantize(mid, &gr.ix)
-		if s.noise(mid, &gr.ix) <= limit {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	return lo
+	over := lowest(lo, 255, s.capEstimate()+1, func(g int) bool {
+		return s.quantizeNoise(g, &gr.ix) > limit
+	})
+	return max(over-1, lo)
 }
 
 // code quantizes channel ch of granule g to at most budget bits, no finer
 // than the SNR cap, and leaves the result in e.gr[g][ch].
 func (e *Encoder) code(g, ch, budget int) int {
 	s, gr := &e.sp[g][ch], &e.gr[g][ch]
+	sfb := e.f.sfb
 	if s.energy == 0 {
 		clear(gr.ix[:])
 		gr.globalGain = 210
-		gr.part23 = countBits(gr, e.f.sfb)
+		gr.part23 = countBits(gr, sfb)
 		return gr.part23
 	}
-	// Smallest gain (finest quantization) that fits the budget.
-	lo, hi := s.minGain(), 255
-	for lo < hi {
-		mid := (lo + hi) / 2
-		s.quantize(mid, &gr.ix)
-		if countBits(gr, e.f.sfb) <= budget {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
+	// The finest quantization that fits the budget, searched from the last
+	// granule's gain; then no finer than the SNR cap needs.
+	gain := lowest(s.minGain(), 255, e.lastGain[ch], func(g int) bool {
+		s.quantize(g, &gr.ix)
+		return countBits(gr, sfb) <= budget
+	})
+	if s.quantizeNoise(gain, &gr.ix) < s.energy*snrCap {
+		gain = e.capGain(s, gr, gain)
 	}
-	s.quantize(lo, &gr.ix)
-	if s.noise(lo, &gr.ix) < s.energy*snrCap {
-		lo = e.capGain(s, gr, lo)
-		s.quantize(lo, &gr.ix)
-	}
-	gr.globalGain = lo
-	gr.part23 = countBits(gr, e.f.sfb)
+	e.lastGain[ch] = gain
+	s.quantize(gain, &gr.ix)
+	gr.globalGain = gain
+	gr.part23 = countBits(gr, sfb)
 	e.bestRegions(gr)
 	return gr.part23
 }
 
 // bestRegions tries every region split for the chosen values and keeps the
-// cheapest; the search is too slow for the rate loop but cheap once.
+// cheapest. Each band's bits under each table group are counted once and
+// summed per candidate split.
 func (e *Encoder) bestRegions(gr *granule) {
 	sfb := e.f.sfb
 	end := gr.bigValues * 2
 	if end == 0 {
 		return
 	}
+	rs := &e.regions
+	nb := 0
+	for nb < 22 && sfb[nb] < end {
+		lo, hi := sfb[nb], min(sfb[nb+1], end)
+		var m int32
+		for _, v := range gr.ix[lo:hi] {
+			m = max(m, v)
+		}
+		rs.max[nb] = m
+		rs.done[nb] = 0
+		nb++
+	}
 	count1 := gr.part23 - regionBits(gr, sfb)
 	r0best, r1best, tables, bestBits := gr.region0, gr.region1, gr.tableSelect, gr.part23
-	for r0 := 0; r0 < 16 && sfb[r0+1] < end; r0++ {
+	// Region 2 always runs to the end: its cost depends on its start only.
+	var t2s, n2s [23]int
+	for b := range nb + 1 {
+		t2s[b], n2s[b] = rs.cost(gr, sfb, end, b, nb)
+	}
+	for r0 := 0; r0 < 16 && r0+1 < nb; r0++ {
+		t0, n0 := rs.cost(gr, sfb, end, 0, r0+1)
 		for r1 := 0; r1 < 8; r1++ {
-			gr.region0, gr.region1 = r0, r1
-			if n := count1 + regionBits(gr, sfb); n < bestBits {
-				r0best, r1best, tables, bestBits = r0, r1, gr.tableSelect, n
+			b2 := min(r0+r1+2, nb)
+			t1, n1 := rs.cost(gr, sfb, end, r0+1, b2)
+			t2, n2 := t2s[b2], n2s[b2]
+			if n := count1 + n0 + n1 + n2; n < bestBits {
+				r0best, r1best, tables, bestBits = r0, r1, [3]int{t0, t1, t2}, n
 			}
-			if sfb[min(r0+r1+2, 22)] >= end {
+			if b2 == nb {
 				break
 			}
 		}
 	}
 	gr.region0, gr.region1, gr.tableSelect, gr.part23 = r0best, r1best, tables, bestBits
+}
+
+// regionSearch caches per-band bit counts for bestRegions.
+type regionSearch struct {
+	max    [22]int32
+	done   [22]uint8     // bit g set: packed[b][g] is counted
+	packed [22][7]uint64 // packed lengths per table group (6: linbits)
+	esc    [22]uint64    // values of 15 and above, for linbits
+}
+
+// cost returns the cheapest table for bands [b0, b1) and its bits.
+func (rs *regionSearch) cost(gr *granule, sfb *[23]int, end, b0, b1 int) (int, int) {
+	var m int32
+	for _, v := range rs.max[b0:b1] {
+		m = max(m, v)
+	}
+	if m == 0 {
+		return 0, 0
+	}
+	g := 6
+	if m <= 15 {
+		g = int(groupByMax[m])
+	}
+	var sum, esc uint64
+	for b := b0; b < b1; b++ {
+		if rs.done[b]&(1<<g) == 0 {
+			band := gr.ix[sfb[b]:min(sfb[b+1], end)]
+			if g < 6 {
+				rs.packed[b][g] = groups[g].count(band)
+			} else {
+				rs.packed[b][g], rs.esc[b] = linGroup.countEscapes(band)
+			}
+			rs.done[b] |= 1 << g
+		}
+		sum += rs.packed[b][g]
+		esc += rs.esc[b]
+	}
+	if g < 6 {
+		return groups[g].pick(sum)
+	}
+	return linGroup.pickLinbits(sum, esc, m)
 }

@@ -10,7 +10,6 @@ import "math"
 
 var (
 	analysisWindow [512]float32    // C[i] = D[i]/32 (Table 3-C.1)
-	dct32          [32][32]float32 // cos((2k+1)mπ/64): the matrixing after folding
 	mdctBasis      [18][18]float32 // DCT-IV of the folded, windowed block, scaled 1/9
 	aliasCS        [8]float32      // alias-reduction coefficients (Table 3-B.9)
 	aliasCA        [8]float32
@@ -19,11 +18,6 @@ var (
 func init() {
 	for i, d := range synthesisWindow {
 		analysisWindow[i] = float32(d / 32)
-	}
-	for k := range 32 {
-		for m := range 32 {
-			dct32[k][m] = float32(math.Cos(float64((2*k+1)*m) * math.Pi / 64))
-		}
 	}
 	// The 36-point MDCT X[k] = Σ w[n]x[n]cos(π/72(2n+19)(2k+1)) folds into an
 	// 18-point DCT-IV; the scale 1/9 makes the decoder's IMDCT and overlap-add
@@ -91,14 +85,15 @@ func (fb *filterbank) polyphase(in []float32, t int) {
 	copy(fb.hist[fb.n:fb.n+32], in)
 	fb.n += 32
 	h := (*[512]float32)(fb.hist[fb.n-512 : fb.n])
-	// Y[i] = Σ_j C[i+64j] X[i+64j]
+	// Y[i] = Σ_j C[i+64j] X[i+64j], summed block by block so that the
+	// inner loop runs over contiguous memory.
 	var y [64]float32
-	for i := range 64 {
-		s := float32(0)
-		for j := i; j < 512; j += 64 {
-			s += analysisWindow[j] * h[511-j]
+	for j := 0; j < 512; j += 64 {
+		c := (*[64]float32)(analysisWindow[j : j+64])
+		x := (*[64]float32)(h[448-j : 512-j]) // X[j..j+63] reversed
+		for i := range 64 {
+			y[i] += c[i] * x[63-i]
 		}
-		y[i] = s
 	}
 	// S[k] = Σ_i cos((2k+1)(i-16)π/64) Y[i], folded by the cosine's symmetries
 	// into a 32-point DCT-III over a[m].
@@ -111,45 +106,43 @@ func (fb *filterbank) polyphase(in []float32, t int) {
 	for m := 17; m < 32; m++ {
 		a[m] = y[16+m] - y[80-m]
 	}
-	for k := range 32 {
-		row := &dct32[k]
-		s := float32(0)
-		for m := range 32 {
-			s += row[m] * a[m]
-		}
-		fb.cur[k][t] = s
+	dct3(&a)
+	for k, v := range a {
+		fb.cur[k][t] = v
 	}
 }
 
 // mdct transforms subband sb's 36 samples (previous and current granule).
 func (fb *filterbank) mdct(sb int, out *[18]float32) {
-	var z [36]float32
-	copy(z[:18], fb.prev[sb][:])
-	copy(z[18:], fb.cur[sb][:])
-	if sb&1 == 1 { // frequency inversion, undone by the decoder
-		for n := 1; n < 36; n += 2 {
-			z[n] = -z[n]
-		}
-	}
-	for n := range z {
-		z[n] *= mdctWindow[n]
-	}
-	// Fold 36 windowed samples into 18 for the DCT-IV (time-domain aliasing):
-	// with the MDCT phase offset of 9 samples, u[n] = -z[26-n]-z[27+n] for
-	// n < 9 and u[n] = z[n-9]-z[26-n] for n >= 9.
+	p, c := &fb.prev[sb], &fb.cur[sb]
+	// Window and fold the 36 samples into 18 for the DCT-IV (time-domain
+	// aliasing): with the MDCT's phase offset of 9 samples,
+	// u[n] = -z[26-n]-z[27+n] for n < 9 and u[n] = z[n-9]-z[26-n] after,
+	// where z = window · (prev ++ cur) with odd samples of odd subbands
+	// negated (frequency inversion, which the decoder undoes).
+	w := &mdctWindow
 	var u [18]float32
-	for n := range 9 {
-		u[n] = -z[26-n] - z[27+n]
-	}
-	for n := 9; n < 18; n++ {
-		u[n] = z[n-9] - z[26-n]
-	}
-	for k := range 18 {
-		row := &mdctBasis[k]
-		s := float32(0)
-		for n := range 18 {
-			s += row[n] * u[n]
+	if sb&1 == 0 {
+		for n := range 9 {
+			u[n] = -w[26-n]*c[8-n] - w[27+n]*c[9+n]
+			u[n+9] = w[n]*p[n] - w[17-n]*p[17-n]
 		}
-		out[k] = s
+	} else {
+		// z[m] is negated for odd m: 26-n and 27+n differ in parity, as do
+		// n and 17-n.
+		for n := range 9 {
+			s := float32(1 - 2*(n&1)) // +1 where 26-n is even
+			u[n] = s * (-w[26-n]*c[8-n] + w[27+n]*c[9+n])
+			u[n+9] = s * (w[n]*p[n] + w[17-n]*p[17-n])
+		}
+	}
+	for k := 0; k < 18; k += 2 {
+		r0, r1 := &mdctBasis[k], &mdctBasis[k+1]
+		var s0, s1 float32
+		for n, v := range u {
+			s0 += r0[n] * v
+			s1 += r1[n] * v
+		}
+		out[k], out[k+1] = s0, s1
 	}
 }

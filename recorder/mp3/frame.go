@@ -15,8 +15,9 @@ func (e *Encoder) writeMainData() {
 		for ch := range e.nch {
 			gr := &e.gr[g][ch]
 			start := w.bits()
-			e.writeBigValues(gr)
-			writeCount1(w, gr)
+			xr := &e.sp[g][ch].xr
+			e.writeBigValues(gr, xr)
+			writeCount1(w, gr, xr)
 			if n := w.bits() - start; n != gr.part23 {
 				panic("mp3: part2_3_length mismatch") // a bug in countBits
 			}
@@ -25,7 +26,7 @@ func (e *Encoder) writeMainData() {
 	w.align()
 }
 
-func (e *Encoder) writeBigValues(gr *granule) {
+func (e *Encoder) writeBigValues(gr *granule, xr *[576]float32) {
 	w := &e.main
 	sfb := e.f.sfb
 	end := gr.bigValues * 2
@@ -42,35 +43,34 @@ func (e *Encoder) writeBigValues(gr *granule) {
 			continue
 		}
 		h := &huffTables[t]
-		x, y := gr.ix[i], gr.ix[i+1]
-		ax, ay := abs(x), abs(y)
+		ax, ay := gr.ix[i], gr.ix[i+1]
 		cx, cy := min(ax, 15), min(ay, 15)
 		k := int(cx)*h.xlen + int(cy)
 		w.put(h.codes[k], int(h.lens[k]))
 		if h.linbits > 0 && ax >= 15 {
 			w.put(uint32(ax-15), h.linbits)
 		}
-		if x != 0 {
-			w.put(uint32(x)>>31, 1)
+		if ax != 0 {
+			w.put(signBit(xr[i]), 1)
 		}
 		if h.linbits > 0 && ay >= 15 {
 			w.put(uint32(ay-15), h.linbits)
 		}
-		if y != 0 {
-			w.put(uint32(y)>>31, 1)
+		if ay != 0 {
+			w.put(signBit(xr[i+1]), 1)
 		}
 	}
 }
 
-func writeCount1(w *bitWriter, gr *granule) {
+func writeCount1(w *bitWriter, gr *granule, xr *[576]float32) {
 	h := &huffTables[32+gr.count1Table]
 	for i := gr.bigValues * 2; i < gr.bigValues*2+gr.count1*4; i += 4 {
 		q := gr.ix[i : i+4 : i+4]
-		k := abs(q[0])<<3 | abs(q[1])<<2 | abs(q[2])<<1 | abs(q[3])
+		k := q[0]<<3 | q[1]<<2 | q[2]<<1 | q[3]
 		w.put(h.codes[k], int(h.lens[k]))
-		for _, v := range q {
+		for j, v := range q {
 			if v != 0 {
-				w.put(uint32(v)>>31, 1)
+				w.put(signBit(xr[i+j]), 1)
 			}
 		}
 	}
@@ -205,4 +205,12 @@ func (e *Encoder) flush() error {
 func (e *Encoder) popSlot() {
 	n := copy(e.slots, e.slots[1:])
 	e.slots = e.slots[:n]
+}
+
+// signBit is 1 for a negative line.
+func signBit(v float32) uint32 {
+	if v < 0 {
+		return 1
+	}
+	return 0
 }

@@ -190,13 +190,7 @@ func lameEncode(tb testing.TB, cfg Config, pcm []int16, quality int) []byte {
 	}
 	dir := tb.TempDir()
 	in, out := filepath.Join(dir, "in.raw"), filepath.Join(dir, "out.mp3")
-	raw := make([]byte, 2*len(pcm))
-	for i, v := range pcm {
-		binary.LittleEndian.PutUint16(raw[2*i:], uint16(v))
-	}
-	if err := os.WriteFile(in, raw, 0o600); err != nil {
-		tb.Fatal(err)
-	}
+	writeRaw(tb, in, pcm)
 	mode := "m"
 	if cfg.Channels == 2 {
 		mode = "j"
@@ -212,4 +206,58 @@ func lameEncode(tb testing.TB, cfg Config, pcm []int16, quality int) []byte {
 		tb.Fatal(err)
 	}
 	return mp3
+}
+
+// writeRaw writes pcm as signed 16-bit little-endian samples.
+func writeRaw(tb testing.TB, path string, pcm []int16) {
+	tb.Helper()
+	raw := make([]byte, 2*len(pcm))
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint16(raw[2*i:], uint16(v))
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// synthVoice makes a voice-like test signal: a glottal pulse train at a
+// wandering pitch through two formant resonators, with syllable-rate
+// amplitude and pauses, plus a little noise. Deterministic for a seed.
+func synthVoice(rate, nch, n int, seed uint64) []int16 {
+	out := make([]int16, n*nch)
+	for c := range nch {
+		rng := seed*7919 + uint64(c)*104729 + 1
+		next := func() float64 {
+			rng ^= rng << 13
+			rng ^= rng >> 7
+			rng ^= rng << 17
+			return float64(rng>>11)/float64(1<<53)*2 - 1
+		}
+		var phase, y1, y2, z1, z2 float64
+		for i := range n {
+			t := float64(i) / float64(rate)
+			f0 := 110 + 40*float64(c) + 20*math.Sin(2*math.Pi*0.7*t+float64(c))
+			phase += f0 / float64(rate)
+			pulse := 0.0
+			if phase >= 1 {
+				phase--
+				pulse = 1
+			}
+			x := pulse + 0.02*next()
+			// Formants near 700 Hz and 1200 Hz (two-pole resonators).
+			r := 0.97
+			a1 := 2 * r * math.Cos(2*math.Pi*700/float64(rate))
+			y := x + a1*y1 - r*r*y2
+			y2, y1 = y1, y
+			b1 := 2 * r * math.Cos(2*math.Pi*1200/float64(rate))
+			z := y + b1*z1 - r*r*z2
+			z2, z1 = z1, z
+			env := math.Max(0, math.Sin(2*math.Pi*(2+float64(c))*t/2))
+			if int(t/3+float64(c))%2 == 1 {
+				env = 0 // the other party talks
+			}
+			out[i*nch+c] = int16(max(min(z*200*env, 32767), -32768))
+		}
+	}
+	return out
 }

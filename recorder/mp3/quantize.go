@@ -36,31 +36,33 @@ type granule struct {
 	bigValues   int // pairs in the big-values region
 	globalGain  int
 	tableSelect [3]int
-	region0     int // region0_count
-	region1     int // region1_count
-	count1Table int // 0: table A, 1: table B
-	count1      int // quadruples in the count1 region
-	ix          [576]int32
+	region0     int        // region0_count
+	region1     int        // region1_count
+	count1Table int        // 0: table A, 1: table B
+	count1      int        // quadruples in the count1 region
+	ix          [576]int32 // magnitudes; the signs are those of xr
 }
 
 // spectrum is one channel's frequency lines, prepared for quantization.
 type spectrum struct {
-	xr     [576]float32
-	x34    [576]float32 // |xr|^(3/4)
-	energy float64
-	maxX34 float32
-	top    int // lines at and above top are zero
+	xr      [576]float32
+	ax      [576]float32 // |xr|
+	x34     [576]float32 // |xr|^(3/4)
+	energy  float64
+	sqrtSum float64 // Σ |xr|^(1/2), for estimating noise
+	maxX34  float32
+	top     int // lines at and above top are zero
 }
 
 func (s *spectrum) prepare() {
-	s.energy, s.maxX34, s.top = 0, 0, 0
+	s.energy, s.sqrtSum, s.maxX34, s.top = 0, 0, 0, 0
 	for i, v := range s.xr {
-		a := v
-		if a < 0 {
-			a = -a
-		}
+		a := abs32(v)
+		s.ax[i] = a
 		s.energy += float64(a * a)
-		x := float32(math.Sqrt(float64(a) * math.Sqrt(float64(a))))
+		r := math.Sqrt(float64(a))
+		s.sqrtSum += r
+		x := float32(math.Sqrt(float64(a) * r))
 		s.x34[i] = x
 		if x > s.maxX34 {
 			s.maxX34 = x
@@ -88,38 +90,75 @@ func (s *spectrum) minGain() int {
 func (s *spectrum) quantize(g int, ix *[576]int32) {
 	q := stepInv[g]
 	top := s.top
-	for i := range top {
-		v := int32(s.x34[i]*q + roundBias)
-		if s.xr[i] < 0 {
-			v = -v
-		}
-		ix[i] = v
+	for i, x := range s.x34[:top] {
+		ix[i] = int32(x*q + roundBias)
 	}
 	clear(ix[top:])
 }
 
-// noise is the squared error of ix at gain g against xr.
-func (s *spectrum) noise(g int, ix *[576]int32) float64 {
-	st := step[g]
+// quantizeNoise fills ix at gain g and returns the squared error.
+func (s *spectrum) quantizeNoise(g int, ix *[576]int32) float64 {
+	q, st := stepInv[g], step[g]
+	top := s.top
+	ax := s.ax[:top]
 	var n float64
-	for i, v := range ix[:s.top] {
-		if v < 0 {
-			v = -v
-		}
-		d := abs32(s.xr[i]) - pow43[v]*st
+	for i, x := range s.x34[:top] {
+		v := int32(x*q + roundBias)
+		ix[i] = v
+		d := ax[i] - pow43[v]*st
 		n += float64(d * d)
 	}
+	clear(ix[top:])
 	return n
 }
 
-func abs32(v float32) float32 {
-	if v < 0 {
-		return -v
+// capEstimate guesses the gain at which the noise is energy*snrCap, from the
+// uniform-quantizer model: each line's noise is Δ²/12 with
+// Δ = (4/3)|xr|^(1/4) step^(3/4), so noise ≈ (4/27) step^(3/2) Σ|xr|^(1/2).
+func (s *spectrum) capEstimate() int {
+	if s.sqrtSum == 0 {
+		return 255
 	}
-	return v
+	g := 210 + math.Log2(s.energy*snrCap/(4.0/27*s.sqrtSum))/0.375
+	return int(min(max(g, 0), 255))
 }
 
-func abs(v int32) int32 {
+// lowest returns the smallest g in [lo, hi] for which ok holds, where ok is
+// false then true as g rises and ok(hi) holds. It starts at guess and
+// gallops, so a good guess costs two or three calls instead of eight.
+func lowest(lo, hi, guess int, ok func(int) bool) int {
+	g := min(max(guess, lo), hi)
+	if ok(g) {
+		hi = g
+		for d := 1; hi-d >= lo; d *= 2 {
+			if !ok(hi - d) {
+				lo = hi - d + 1
+				break
+			}
+			hi -= d
+		}
+	} else {
+		lo = g + 1
+		for d := 1; lo+d-1 < hi; d *= 2 {
+			if ok(lo + d - 1) {
+				hi = lo + d - 1
+				break
+			}
+			lo += d
+		}
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if ok(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+func abs32(v float32) float32 {
 	if v < 0 {
 		return -v
 	}
@@ -138,7 +177,7 @@ func countBits(gr *granule, sfb *[23]int) int {
 	bitsA, bitsB := 0, 0
 	gr.count1 = 0
 	for i > 3 {
-		a, b, c, d := abs(ix[i-4]), abs(ix[i-3]), abs(ix[i-2]), abs(ix[i-1])
+		a, b, c, d := ix[i-4], ix[i-3], ix[i-2], ix[i-1]
 		if a|b|c|d > 1 {
 			break
 		}
@@ -191,86 +230,115 @@ func regionBits(gr *granule, sfb *[23]int) int {
 	return bits
 }
 
-// Tables by the largest value they code without linbits.
+// Candidate tables by the largest value they must code without linbits,
+// grouped so that one pass counts all of a group: the lengths (with sign
+// bits) of up to four tables sit in 16-bit lanes of one uint64.
+type tableGroup struct {
+	tables []int
+	xlen   int32
+	packed []uint64
+}
+
 var (
-	smallTables = [16][]int{
-		0: {0}, 1: {1}, 2: {2, 3}, 3: {5, 6}, 4: {7, 8, 9}, 5: {7, 8, 9},
-		6: {10, 11, 12}, 7: {10, 11, 12},
-		8: {13, 15}, 9: {13, 15}, 10: {13, 15}, 11: {13, 15}, 12: {13, 15}, 13: {13, 15}, 14: {13, 15}, 15: {13, 15},
-	}
-	// lenSigned[t][x*xlen+y] is the code length plus the sign bits.
-	lenSigned [32][]uint8
+	groups     [6]tableGroup // {1}, {2,3}, {5,6}, {7,8,9}, {10,11,12}, {13,15}
+	groupByMax [16]int8      // the group for a largest value of 0..15
+	linGroup   tableGroup    // the shared trees of 16-23 and 24-31
 )
 
 func init() {
-	for t := range 32 {
-		h := &huffTables[t]
-		if h.lens == nil {
-			continue
-		}
-		lenSigned[t] = make([]uint8, len(h.lens))
-		for k, l := range h.lens {
+	for g, ts := range [][]int{{1}, {2, 3}, {5, 6}, {7, 8, 9}, {10, 11, 12}, {13, 15}} {
+		groups[g] = newGroup(ts)
+	}
+	for m, g := range [16]int8{0, 0, 1, 2, 3, 3, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5} {
+		groupByMax[m] = g
+	}
+	linGroup = newGroup([]int{16, 24})
+}
+
+func newGroup(tables []int) tableGroup {
+	h := &huffTables[tables[0]]
+	g := tableGroup{tables: tables, xlen: int32(h.xlen), packed: make([]uint64, len(h.lens))}
+	for lane, t := range tables {
+		for k, l := range huffTables[t].lens {
 			x, y := k/h.xlen, k%h.xlen
-			lenSigned[t][k] = l + uint8(boolInt(x > 0)+boolInt(y > 0))
+			n := uint64(l) + uint64(boolInt(x > 0)+boolInt(y > 0))
+			g.packed[k] |= n << (16 * lane)
 		}
 	}
+	return g
 }
 
 // bestTable returns the cheapest table for a run of pairs and its bits.
 func bestTable(ix []int32) (table, bits int) {
 	var m int32
 	for _, v := range ix {
-		m = max(m, abs(v))
+		m = max(m, v)
 	}
 	if m == 0 {
 		return 0, 0
 	}
 	if m <= 15 {
-		best, bestBits := 0, math.MaxInt
-		for _, t := range smallTables[m] {
-			if n := pairBits(ix, t); n < bestBits {
-				best, bestBits = t, n
-			}
-		}
-		return best, bestBits
+		g := &groups[groupByMax[m]]
+		sum := g.count(ix)
+		return g.pick(sum)
 	}
-	// Values of 15 and above take linbits; 16-23 and 24-31 share two trees.
-	best, bestBits := 0, math.MaxInt
-	for _, family := range [2]int{16, 24} {
+	sum, esc := linGroup.countEscapes(ix)
+	return linGroup.pickLinbits(sum, esc, m)
+}
+
+// countEscapes sums the packed lengths of pairs, coding values of 15 and
+// above as 15, and counts those values (each takes linbits more).
+func (g *tableGroup) countEscapes(ix []int32) (sum, esc uint64) {
+	p := g.packed
+	for i := 0; i+1 < len(ix); i += 2 {
+		x, y := ix[i], ix[i+1]
+		if x >= 15 {
+			x = 15
+			esc++
+		}
+		if y >= 15 {
+			y = 15
+			esc++
+		}
+		sum += p[x*16+y]
+	}
+	return sum, esc
+}
+
+// pickLinbits chooses, in each family, the smallest table whose linbits
+// reach the largest value m, and returns the cheaper of the two.
+func (g *tableGroup) pickLinbits(sum, esc uint64, m int32) (table, bits int) {
+	bits = math.MaxInt
+	for lane, family := range g.tables {
 		for t := family; t < family+8; t++ {
-			if int32(1)<<huffTables[t].linbits+14 >= m {
-				if n := pairBits(ix, t); n < bestBits {
-					best, bestBits = t, n
+			if lin := huffTables[t].linbits; int32(1)<<lin+14 >= m {
+				if n := int(sum>>(16*lane)&0xffff) + int(esc)*lin; n < bits {
+					table, bits = t, n
 				}
 				break
 			}
 		}
 	}
-	return best, bestBits
+	return table, bits
 }
 
-// pairBits counts the bits of coding ix in pairs with table t.
-func pairBits(ix []int32, t int) int {
-	h := &huffTables[t]
-	ls := lenSigned[t]
-	bits := 0
-	if h.linbits == 0 {
-		xlen := int32(h.xlen)
-		for i := 0; i+1 < len(ix); i += 2 {
-			bits += int(ls[abs(ix[i])*xlen+abs(ix[i+1])])
-		}
-		return bits
-	}
-	lin := h.linbits
+// count sums the packed lengths of pairs of values, all below xlen.
+func (g *tableGroup) count(ix []int32) uint64 {
+	var sum uint64
+	p, xlen := g.packed, g.xlen
 	for i := 0; i+1 < len(ix); i += 2 {
-		x, y := abs(ix[i]), abs(ix[i+1])
-		if x >= 15 {
-			x, bits = 15, bits+lin
-		}
-		if y >= 15 {
-			y, bits = 15, bits+lin
-		}
-		bits += int(ls[x*16+y])
+		sum += p[ix[i]*xlen+ix[i+1]]
 	}
-	return bits
+	return sum
+}
+
+// pick returns the table with the fewest bits in a packed sum.
+func (g *tableGroup) pick(sum uint64) (table, bits int) {
+	table, bits = g.tables[0], int(sum&0xffff)
+	for lane := 1; lane < len(g.tables); lane++ {
+		if n := int(sum >> (16 * lane) & 0xffff); n < bits {
+			table, bits = g.tables[lane], n
+		}
+	}
+	return table, bits
 }

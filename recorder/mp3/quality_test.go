@@ -73,13 +73,24 @@ func channel(pcm []int16, nch, c int) []float64 {
 }
 
 // align finds the lag (0..maxLag) of got against ref by cross-correlation
-// on channel 0.
+// over the loudest second of ref.
 func align(ref, got []float64, maxLag int) int {
+	const win = 16000
+	start, loudest := 0, -1.0
+	for i := 0; i+win <= len(ref); i += win / 2 {
+		var e float64
+		for _, v := range ref[i : i+win] {
+			e += v * v
+		}
+		if e > loudest {
+			start, loudest = i, e
+		}
+	}
+	end := min(start+win, len(ref))
 	best, lag := math.Inf(-1), 0
-	n := min(len(ref), 16000*20)
 	for d := 0; d <= maxLag; d++ {
 		var s float64
-		for i := 0; i < n && i+d < len(got); i++ {
+		for i := start; i < end && i+d < len(got); i++ {
 			s += ref[i] * got[i+d]
 		}
 		if s > best {
@@ -126,40 +137,45 @@ func segSNR(ref, got []float64) float64 {
 }
 
 // lsd is the mean over non-silent 20 ms frames of the RMS difference of
-// the log power spectra (Hann window, 5 Hz... 50 Hz bins) over 100-3800 Hz.
+// the log power spectra (Hann window, 50 Hz bins) over 100-3800 Hz.
 func lsd(ref, got []float64, rate int) float64 {
+	lo, hi := 100*frame20ms/rate+1, 3800*frame20ms/rate
+	// Windowed DFT basis for the bins in the band, computed once.
+	type bin struct{ c, s []float64 }
+	basis := make([]bin, 0, hi-lo+1)
+	for b := lo; b <= hi; b++ {
+		c, sn := make([]float64, frame20ms), make([]float64, frame20ms)
+		for k := range frame20ms {
+			w := 0.5 - 0.5*math.Cos(2*math.Pi*float64(k)/frame20ms)
+			a := 2 * math.Pi * float64(b*k) / frame20ms
+			c[k], sn[k] = w*math.Cos(a), w*math.Sin(a)
+		}
+		basis = append(basis, bin{c, sn})
+	}
+	power := func(x []float64, b bin) float64 {
+		var re, im float64
+		for k, v := range x {
+			re += v * b.c[k]
+			im += v * b.s[k]
+		}
+		return (re*re + im*im) / frame20ms
+	}
 	var sum float64
 	n := 0
-	win := make([]float64, frame20ms)
-	for k := range win {
-		win[k] = 0.5 - 0.5*math.Cos(2*math.Pi*float64(k)/float64(frame20ms))
-	}
-	lo, hi := 100*frame20ms/rate+1, 3800*frame20ms/rate
 	for i := 0; i+frame20ms <= len(ref) && i+frame20ms <= len(got); i += frame20ms {
 		r, g := ref[i:i+frame20ms], got[i:i+frame20ms]
 		if silent(r) {
 			continue
 		}
 		var d2 float64
-		for bin := lo; bin <= hi; bin++ {
-			pr, pg := power(r, win, bin), power(g, win, bin)
-			d := 10*math.Log10(pr+1e-3) - 10*math.Log10(pg+1e-3)
+		for _, b := range basis {
+			d := 10*math.Log10(power(r, b)+1e-3) - 10*math.Log10(power(g, b)+1e-3)
 			d2 += d * d
 		}
-		sum += math.Sqrt(d2 / float64(hi-lo+1))
+		sum += math.Sqrt(d2 / float64(len(basis)))
 		n++
 	}
 	return sum / float64(n)
-}
-
-func power(x, win []float64, bin int) float64 {
-	var re, im float64
-	w := 2 * math.Pi * float64(bin) / float64(len(x))
-	for k, v := range x {
-		re += v * win[k] * math.Cos(w*float64(k))
-		im -= v * win[k] * math.Sin(w*float64(k))
-	}
-	return (re*re + im*im) / float64(len(x))
 }
 
 // metrics compares decoded output against the input, per channel.

@@ -1,0 +1,27 @@
+package hal
+
+import (
+	"context"
+	"io"
+)
+
+// LED is one front-panel light.
+type LED interface {
+	Set(on bool) error
+}
+
+// Button is a front-panel push button.
+type Button interface {
+	// Wait blocks until the button is pressed or ctx is done.
+	Wait(ctx context.Context) error
+}
+
+// Watchdog resets the box unless it is fed in time.
+type Watchdog interface {
+	Feed() error
+}
+
+// Serial is the technician's console port.
+type Serial interface {
+	io.ReadWriteCloser
+}

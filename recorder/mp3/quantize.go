@@ -240,17 +240,14 @@ type tableGroup struct {
 }
 
 var (
-	groups     [6]tableGroup // {1}, {2,3}, {5,6}, {7,8,9}, {10,11,12}, {13,15}
-	groupByMax [16]int8      // the group for a largest value of 0..15
-	linGroup   tableGroup    // the shared trees of 16-23 and 24-31
+	groups     [6]tableGroup                                              // {1}, {2,3}, {5,6}, {7,8,9}, {10,11,12}, {13,15}
+	groupByMax = [16]int8{0, 0, 1, 2, 3, 3, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5} // the group for a largest value
+	linGroup   tableGroup                                                 // the shared trees of 16-23 and 24-31
 )
 
 func init() {
 	for g, ts := range [][]int{{1}, {2, 3}, {5, 6}, {7, 8, 9}, {10, 11, 12}, {13, 15}} {
 		groups[g] = newGroup(ts)
-	}
-	for m, g := range [16]int8{0, 0, 1, 2, 3, 3, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5} {
-		groupByMax[m] = g
 	}
 	linGroup = newGroup([]int{16, 24})
 }

@@ -10,6 +10,7 @@ import "math"
 
 var (
 	analysisWindow [512]float32    // C[i] = D[i]/32 (Table 3-C.1)
+	windowByPhase  [64][8]float32  // C[i+64j] at [i][j]
 	mdctBasis      [18][18]float32 // DCT-IV of the folded, windowed block, scaled 1/9
 	aliasCS        [8]float32      // alias-reduction coefficients (Table 3-B.9)
 	aliasCA        [8]float32
@@ -18,6 +19,7 @@ var (
 func init() {
 	for i, d := range synthesisWindow {
 		analysisWindow[i] = float32(d / 32)
+		windowByPhase[i%64][i/64] = analysisWindow[i]
 	}
 	// The 36-point MDCT X[k] = Σ w[n]x[n]cos(π/72(2n+19)(2k+1)) folds into an
 	// 18-point DCT-IV; the scale 1/9 makes the decoder's IMDCT and overlap-add
@@ -85,15 +87,13 @@ func (fb *filterbank) polyphase(in []float32, t int) {
 	copy(fb.hist[fb.n:fb.n+32], in)
 	fb.n += 32
 	h := (*[512]float32)(fb.hist[fb.n-512 : fb.n])
-	// Y[i] = Σ_j C[i+64j] X[i+64j], summed block by block so that the
-	// inner loop runs over contiguous memory.
+	// Y[i] = Σ_j C[i+64j] X[i+64j], with X[i] = h[511-i]: eight taps per
+	// output, summed in registers.
 	var y [64]float32
-	for j := 0; j < 512; j += 64 {
-		c := (*[64]float32)(analysisWindow[j : j+64])
-		x := (*[64]float32)(h[448-j : 512-j]) // X[j..j+63] reversed
-		for i := range 64 {
-			y[i] += c[i] * x[63-i]
-		}
+	for i := range 64 {
+		w := &windowByPhase[i]
+		y[i] = w[0]*h[511-i] + w[1]*h[447-i] + w[2]*h[383-i] + w[3]*h[319-i] +
+			w[4]*h[255-i] + w[5]*h[191-i] + w[6]*h[127-i] + w[7]*h[63-i]
 	}
 	// S[k] = Σ_i cos((2k+1)(i-16)π/64) Y[i], folded by the cosine's symmetries
 	// into a 32-point DCT-III over a[m].

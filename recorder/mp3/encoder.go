@@ -24,7 +24,8 @@ type Encoder struct {
 	ms       bool // this frame is coded as mid/side
 	regions  regionSearch
 	lastGain [2]int // each channel's last global_gain: the next search's start
-	pad      int    // accumulated padding fraction (numerator)
+	cap      [2]capResult
+	pad      int // accumulated padding fraction (numerator)
 
 	out       []byte // frames not yet written to w
 	slots     []slot // unfilled main-data space in out, oldest first
@@ -181,7 +182,13 @@ func (e *Encoder) encodeFrame() error {
 	for g := range f.granules {
 		target := mean + resv/2
 		limit := mean + resv
-		used := e.allocate(g, target, limit)
+		// Bits the last granule leaves beyond what main_data_begin can reach
+		// would be wasted as padding: it spends them, SNR cap or not.
+		floor := 0
+		if g == f.granules-1 {
+			floor = limit - f.maxMDB*8
+		}
+		used := e.allocate(g, target, limit, floor)
 		resv += mean - used
 	}
 
@@ -229,10 +236,16 @@ func (e *Encoder) chooseMS() bool {
 const snrCap = 1e-4
 
 // allocate codes granule g's channels within about target bits (never more
-// than limit) and returns the bits used.
-func (e *Encoder) allocate(g, target, limit int) int {
+// than limit, and no fewer than floor if the values allow) and returns the
+// bits used.
+func (e *Encoder) allocate(g, target, limit, floor int) int {
+	e.cap = [2]capResult{}
 	if e.nch == 1 {
-		return e.code(g, 0, min(target, 4095))
+		used := e.code(g, 0, min(target, 4095), true)
+		if used < floor {
+			used = e.code(g, 0, min(floor, 4095), false)
+		}
+		return used
 	}
 	// First find what each channel needs to reach the SNR cap; a channel
 	// that needs less than half leaves the rest to the other.
@@ -250,13 +263,23 @@ func (e *Encoder) allocate(g, target, limit int) int {
 		budget = [2]int{target - need[1], need[1]}
 	}
 	used := 0
+	var got [2]int
 	for ch := range 2 {
-		used += e.code(g, ch, min(budget[ch], limit-used, 4095))
+		got[ch] = e.code(g, ch, min(budget[ch], limit-used, 4095), true)
+		used += got[ch]
+	}
+	if used < floor {
+		extra := floor - used
+		used = 0
+		for ch := range 2 {
+			used += e.code(g, ch, min(got[ch]+extra/2, 4095), false)
+		}
 	}
 	return used
 }
 
-// capBits returns the bits channel ch of granule g needs at the SNR cap.
+// capBits returns the bits channel ch of granule g needs at the SNR cap,
+// and remembers the gain for code.
 func (e *Encoder) capBits(g, ch int) int {
 	s, gr := &e.sp[g][ch], &e.gr[g][ch]
 	if s.energy == 0 {
@@ -264,7 +287,17 @@ func (e *Encoder) capBits(g, ch int) int {
 	}
 	gc := e.capGain(s, gr, s.minGain())
 	s.quantize(gc, &gr.ix)
-	return countBits(gr, e.f.sfb)
+	n := countBits(gr, e.f.sfb)
+	e.cap[ch] = capResult{set: true, granule: g, gain: gc, bits: n}
+	return n
+}
+
+// capResult is capBits's finding for one channel of one granule.
+type capResult struct {
+	set     bool
+	granule int
+	gain    int
+	bits    int
 }
 
 // capGain is the coarsest gain at or above lo whose noise meets the SNR cap.
@@ -277,8 +310,8 @@ func (e *Encoder) capGain(s *spectrum, gr *granule, lo int) int {
 }
 
 // code quantizes channel ch of granule g to at most budget bits, no finer
-// than the SNR cap, and leaves the result in e.gr[g][ch].
-func (e *Encoder) code(g, ch, budget int) int {
+// than the SNR cap if capped, and leaves the result in e.gr[g][ch].
+func (e *Encoder) code(g, ch, budget int, capped bool) int {
 	s, gr := &e.sp[g][ch], &e.gr[g][ch]
 	sfb := e.f.sfb
 	if s.energy == 0 {
@@ -288,13 +321,19 @@ func (e *Encoder) code(g, ch, budget int) int {
 		return gr.part23
 	}
 	// The finest quantization that fits the budget, searched from the last
-	// granule's gain; then no finer than the SNR cap needs.
-	gain := lowest(s.minGain(), 255, e.lastGain[ch], func(g int) bool {
-		s.quantize(g, &gr.ix)
-		return countBits(gr, sfb) <= budget
-	})
-	if s.quantizeNoise(gain, &gr.ix) < s.energy*snrCap {
-		gain = e.capGain(s, gr, gain)
+	// granule's gain; then no finer than the SNR cap needs. When capBits
+	// already found the cap within budget, that is the answer.
+	var gain int
+	if c := e.cap[ch]; capped && c.set && c.granule == g && c.bits <= budget {
+		gain = c.gain
+	} else {
+		gain = lowest(s.minGain(), 255, e.lastGain[ch], func(g int) bool {
+			s.quantize(g, &gr.ix)
+			return countBits(gr, sfb) <= budget
+		})
+		if capped && s.quantizeNoise(gain, &gr.ix) < s.energy*snrCap {
+			gain = e.capGain(s, gr, gain)
+		}
 	}
 	e.lastGain[ch] = gain
 	s.quantize(gain, &gr.ix)

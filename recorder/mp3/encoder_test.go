@@ -353,3 +353,34 @@ func decodeFFmpeg(t testing.TB, path string, nch int) []int16 {
 	}
 	return pcm
 }
+
+// TestEveryBitrate encodes at every bitrate each version allows, in mono
+// and stereo, and checks the headers, the reservoir and a decode.
+func TestEveryBitrate(t *testing.T) {
+	for _, rate := range []int{16000, 48000} {
+		kbps := mpeg2Bitrates[1:]
+		if rate == 48000 {
+			kbps = mpeg1Bitrates[1:]
+		}
+		for _, b := range kbps {
+			for _, ch := range []int{1, 2} {
+				cfg := Config{rate, ch, b}
+				pcm := noise(ch, rate/2, uint64(b))
+				mp3 := encode(t, cfg, pcm)
+				f, _ := cfg.validate()
+				frames, err := parseFrames(mp3)
+				if err != nil {
+					t.Fatalf("%+v: %v", cfg, err)
+				}
+				checkReservoir(t, frames, f.maxMDB, f.sideInfoLen)
+				if frames[0].bitrateIndex != f.bitrateIndex {
+					t.Fatalf("%+v: bitrate index %d, want %d", cfg, frames[0].bitrateIndex, f.bitrateIndex)
+				}
+				got := decode(t, mp3, ch)
+				if snr := wholeSNR(channel(pcm, ch, 0), channel(got, ch, 0)[Delay:]); snr < 0 {
+					t.Errorf("%+v: SNR %.1f dB, want above 0", cfg, snr)
+				}
+			}
+		}
+	}
+}

@@ -6,10 +6,8 @@ require (
 	github.com/gopacket/gopacket v1.7.7
 	github.com/hajimehoshi/go-mp3 v0.3.4
 	github.com/pion/rtp v1.10.6
+	golang.org/x/net v0.55.0
+	golang.org/x/sys v0.45.0
 )
 
-require (
-	github.com/pion/randutil v0.1.0 // indirect
-	golang.org/x/net v0.55.0 // indirect
-	golang.org/x/sys v0.45.0 // indirect
-)
+require github.com/pion/randutil v0.1.0 // indirect

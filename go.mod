@@ -6,6 +6,7 @@ require (
 	github.com/gopacket/gopacket v1.7.7
 	github.com/hajimehoshi/go-mp3 v0.3.4
 	github.com/pion/rtp v1.10.6
+	github.com/pion/sdp/v3 v3.0.20
 	golang.org/x/net v0.55.0
 	golang.org/x/sys v0.45.0
 )

@@ -3,6 +3,7 @@ module callrec
 go 1.26
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/gopacket/gopacket v1.7.7
 	github.com/hajimehoshi/go-mp3 v0.3.4
 	github.com/pion/rtp v1.10.6

@@ -2,6 +2,7 @@
 // subcommands run the recorder and serve the tools around it.
 //
 //	recorderd run [-board sim]         run the appliance until SIGTERM
+//	recorderd inspect FILE [-config F]  print the calls in a capture file as JSON
 //	recorderd encode [flags] <in >out  encode raw PCM to MP3 as the box does
 //	recorderd version                  print the version
 package main
@@ -26,9 +27,10 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	var ue usageError
+	var ie inputError
 	switch {
 	case err == nil:
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &ie):
 		fmt.Fprintln(os.Stderr, "recorderd:", err)
 		os.Exit(2)
 	default:
@@ -46,6 +48,7 @@ const usage = `usage: recorderd <command> [flags]
 
 commands:
   run      run the appliance on a board until interrupted
+  inspect  print the calls in a pcap or pcapng file, one JSON object each
   encode   encode raw 16-bit little-endian PCM from stdin to MP3 on stdout
   version  print the version
 
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDaemon(ctx, args, stderr)
 	case "encode":
 		return runEncode(args, stdin, stdout, stderr)
+	case "inspect":
+		return runInspect(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "recorderd", version)
 		return nil

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Calls Calls `toml:"calls"`
+}
+
+// Calls says how to classify calls and their numbers.
+type Calls struct {
+	Country          string   `toml:"country"`           // country code for national numbers, default "44"
+	OutsidePrefix    string   `toml:"outside_prefix"`    // digit dialled for an outside line, e.g. "9"
+	ExtensionPattern string   `toml:"extension_pattern"` // regular expression; default 2 to 5 digits
+	TrunkPeers       []string `toml:"trunk_peers"`       // addresses or prefixes of the SIP trunk
+	TrunkDomains     []string `toml:"trunk_domains"`     // SIP domains of the trunk
+	IdleTimeout      Duration `toml:"idle_timeout"`      // no SIP and no RTP ends a call; default 60s
+
+	Extension *regexp.Regexp `toml:"-"`
+	Peers     []netip.Prefix `toml:"-"`
+}
+
+// Duration is a time.Duration written as "60s" or "2m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// Default returns the configuration of a box with nothing configured.
+func Default() Config {
+	c := Config{}
+	c.Calls.Country = "44"
+	c.Calls.IdleTimeout = Duration{60 * time.Second}
+	return c
+}
+
+// Load reads a configuration file; a missing setting keeps its default.
+// Unknown keys are an error, so a misspelt setting is not silently ignored.
+func Load(path string) (Config, error) {
+	c := Default()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	md, err := toml.Decode(string(b), &c)
+	if err != nil {
+		return c, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if un := md.Undecoded(); len(un) > 0 {
+		return c, fmt.Errorf("config: %s: unknown setting %q", path, un[0].String())
+	}
+	if err := c.check(); err != nil {
+		return c, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// check validates the settings and derives the parsed forms.
+func (c *Config) check() error {
+	cl := &c.Calls
+	if cl.ExtensionPattern != "" {
+		re, err := regexp.Compile(cl.ExtensionPattern)
+		if err != nil {
+			return fmt.Errorf("calls.extension_pattern: %w", err)
+		}
+		cl.Extension = re
+	}
+	for _, p := range cl.TrunkPeers {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return fmt.Errorf("calls.trunk_peers: %q is neither an address nor a prefix", p)
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		cl.Peers = append(cl.Peers, pfx)
+	}
+	for _, ch := range cl.Country {
+		if ch < '0' || ch > '9' {
+			return errors.New("calls.country: digits only, without + (e.g. \"44\")")
+		}
+	}
+	if cl.IdleTimeout.Duration < 5*time.Second {
+		return fmt.Errorf("calls.idle_timeout: %v is too short (at least 5s)", cl.IdleTimeout.Duration)
+	}
+	return nil
+}

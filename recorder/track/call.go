@@ -1,0 +1,142 @@
+package track
+
+import (
+	"net/netip"
+	"time"
+
+	"callrec/recorder/sip"
+)
+
+// Direction is which way a call crosses the practice's boundary.
+type Direction string
+
+const (
+	Inbound  Direction = "inbound"  // from outside to the practice
+	Outbound Direction = "outbound" // from the practice to outside
+	Internal Direction = "internal" // between extensions
+	Unknown  Direction = "unknown"
+)
+
+// Time formats as RFC 3339 with milliseconds in JSON.
+type Time struct{ time.Time }
+
+// MarshalJSON implements json.Marshaler.
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(`"` + t.UTC().Format("2006-01-02T15:04:05.000Z07:00") + `"`), nil
+}
+
+// Party is one end of a call as SIP names it.
+type Party struct {
+	Raw       string `json:"raw"`                 // the URI user part as signalled
+	E164      string `json:"e164"`                // "" for extensions and names
+	Extension string `json:"extension,omitempty"` // set for internal extensions
+	Name      string `json:"name,omitempty"`      // display name
+}
+
+// Call is one recorded unit: a SIP dialog (or the legs of one dialog seen
+// on both sides of a B2BUA), or an unsignalled media flow.
+type Call struct {
+	ID             string    `json:"id"`
+	ConversationID string    `json:"conversation_id"`
+	SIPCallIDs     []string  `json:"sip_call_ids"`
+	Start          Time      `json:"start"`
+	Answered       Time      `json:"answered"`
+	End            Time      `json:"end"`
+	EndReason      string    `json:"end_reason"`
+	Direction      Direction `json:"direction"`
+	From           Party     `json:"from"`
+	To             Party     `json:"to"`
+	Numbers        []string  `json:"numbers"` // every E.164 number seen in any leg
+	Legs           []*Leg    `json:"legs"`
+	Video          bool      `json:"video"`
+	Flags          []string  `json:"flags"`
+
+	state        callState
+	lastActivity time.Time
+	endedAt      time.Time // when the call entered a final state
+	pending      string    // a CANCEL or final failure not yet believed: forking and
+	pendingAt    time.Time // reordering at the tap can put a 2xx after it
+}
+
+// Leg is one SIP dialog of a call with its media streams.
+type Leg struct {
+	CallID  string         `json:"call_id"`
+	FromTag string         `json:"from_tag,omitempty"`
+	ToTag   string         `json:"to_tag,omitempty"`
+	Caller  netip.AddrPort `json:"caller_signalling"`
+	Callee  netip.AddrPort `json:"callee_signalling"`
+	Media   []*Stream      `json:"media"`
+
+	call        *Call
+	early       map[string][]mediaOffer // callee SDP of each early dialog, by to-tag
+	initialCSeq uint32
+	challenged  bool   // a 401 or 407 answered the INVITE; a retry follows
+	callerUser  string // From and To user parts of the initial INVITE
+	calleeUser  string
+}
+
+// Stream is one audio m= line of a leg: where each side receives, and
+// what flowed.
+type Stream struct {
+	Index          int            `json:"index"` // m= line number within the SDP
+	CallerAddr     netip.AddrPort `json:"caller_addr"`
+	CalleeAddr     netip.AddrPort `json:"callee_addr"`
+	Codecs         []string       `json:"codecs"` // negotiated, preferred first
+	CallerToCallee uint64         `json:"packets_caller_to_callee"`
+	CalleeToCaller uint64         `json:"packets_callee_to_caller"`
+	Held           bool           `json:"held"`
+	Crypto         bool           `json:"srtp"`
+
+	leg       *Leg
+	pts       map[uint8]string // payload type → codec name, from both sides
+	callerDir sip.Direction
+	calleeDir sip.Direction
+	seenPT    [2]uint64 // bit per payload type seen in RTP
+	lastDTMF  uint32    // RTP timestamp of the last telephone-event reported
+	dtmfAny   bool
+}
+
+type callState uint8
+
+const (
+	stateTrying    callState = iota // INVITE seen, no final response
+	stateAuth                       // challenged (401/407): a new INVITE may follow
+	stateConfirmed                  // 2xx seen
+	stateEnded
+)
+
+func (c *Call) flag(f string) {
+	for _, x := range c.Flags {
+		if x == f {
+			return
+		}
+	}
+	c.Flags = append(c.Flags, f)
+}
+
+func (c *Call) addNumber(n string) {
+	if n == "" {
+		return
+	}
+	for _, x := range c.Numbers {
+		if x == n {
+			return
+		}
+	}
+	c.Numbers = append(c.Numbers, n)
+}
+
+func (c *Call) hasCallID(id string) bool {
+	for _, x := range c.SIPCallIDs {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Ended reports whether the call is over.
+func (c *Call) Ended() bool { return c.state == stateEnded }

@@ -68,7 +68,7 @@ type Stats struct {
 	TCPGaps      uint64 // holes in TCP streams skipped over
 	TCPDropped   uint64 // bytes dropped from over-long or non-SIP buffers
 	SCTPChunks   uint64 // SCTP DATA chunks delivered
-	WebSocket    uint64 // TCP segments of WebSocket streams (counted, not decoded)
+	WebSocket    uint64 // segments of SIP-over-WebSocket streams (counted, not decoded)
 	OtherProto   uint64 // IP payloads of other protocols (ICMP, ESP…)
 	FlowsEvicted uint64 // TCP or fragment state evicted by the bounds
 }

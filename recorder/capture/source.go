@@ -64,7 +64,11 @@ func NewReader(r io.Reader) (Source, error) {
 		}
 		return ngSource{ng}, nil
 	}
-	return newPcapReader(br)
+	switch string(magic) {
+	case "\xd4\xc3\xb2\xa1", "\xa1\xb2\xc3\xd4", "\x4d\x3c\xb2\xa1", "\xa1\xb2\x3c\x4d":
+		return newPcapReader(br)
+	}
+	return nil, ErrNotCapture
 }
 
 // ngSource gives a pcapng reader the Source method set.

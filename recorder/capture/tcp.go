@@ -98,16 +98,6 @@ func (dec *Decoder) tcpSegment(src, dst netip.Addr, b []byte, flags Flags) {
 }
 
 func (dec *Decoder) tcpData(key flowKey, f *tcpFlow, seq uint32, payload []byte, flags Flags) {
-	if f.kind == flowUnknown {
-		f.kind = classify(payload)
-		if f.kind == flowSIP && !f.synced {
-			// Joined mid-stream: start at the first SIP start line.
-			i := sipStart(payload)
-			seq += uint32(i)
-			payload = payload[i:]
-			f.next, f.synced = seq, true
-		}
-	}
 	switch f.kind {
 	case flowWebSocket:
 		dec.stats.WebSocket++
@@ -184,7 +174,23 @@ func (dec *Decoder) skipGap(f *tcpFlow) {
 }
 
 // frame delivers each complete SIP message at the head of the buffer.
+// A stream not yet known to be SIP is buffered (up to a bound) until it
+// shows a start line, or shows it is something else.
 func (dec *Decoder) frame(key flowKey, f *tcpFlow, flags Flags) {
+	if f.kind == flowUnknown {
+		f.kind = classify(f.buf)
+		switch f.kind {
+		case flowUnknown:
+			return
+		case flowWebSocket:
+			dec.stats.WebSocket++
+			fallthrough
+		case flowOther:
+			dec.stats.TCPDropped += uint64(len(f.buf))
+			f.buf, f.ooo, f.oooLen = nil, nil, 0
+			return
+		}
+	}
 	for {
 		b := f.buf
 		// Keep-alives (RFC 5626 CRLF) and stray bytes before a start line.
@@ -223,15 +229,33 @@ func (dec *Decoder) frame(key flowKey, f *tcpFlow, flags Flags) {
 	}
 }
 
-// classify looks at a stream's first payload.
+// classifyLimit is how much of an unknown stream is held while waiting for
+// a SIP start line (joining mid-stream can mean a long body first).
+const classifyLimit = 8 << 10
+
+// classify looks at the start of a stream: SIP, WebSocket, something
+// else, or too early to say.
 func classify(p []byte) flowKind {
 	if sipStart(p) >= 0 {
 		return flowSIP
 	}
-	if bytes.HasPrefix(p, []byte("GET ")) && bytes.Contains(bytes.ToLower(p[:min(len(p), 2048)]), []byte("websocket")) {
-		return flowWebSocket
+	if bytes.HasPrefix(p, []byte("GET ")) {
+		if bytes.Contains(bytes.ToLower(p[:min(len(p), 2048)]), []byte("websocket")) {
+			return flowWebSocket
+		}
+		if bytes.Contains(p, []byte("\r\n\r\n")) {
+			return flowOther
+		}
 	}
-	return flowOther
+	for _, c := range p[:min(len(p), 256)] {
+		if c < 0x09 || (c > 0x0d && c < 0x20) || c == 0x7f {
+			return flowOther // binary: TLS, or anything but text SIP
+		}
+	}
+	if len(p) > classifyLimit {
+		return flowOther
+	}
+	return flowUnknown
 }
 
 // sipStart returns the offset of the first line of b that is a SIP start

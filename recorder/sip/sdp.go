@@ -143,6 +143,9 @@ func sdpPart(body []byte, boundary string) []byte {
 func ParseSDP(b []byte) (*Session, error) {
 	var sd sdp.SessionDescription
 	text, types := normaliseSDP(b)
+	if !strings.HasPrefix(text, "v=") {
+		return nil, fmt.Errorf("sip: sdp: does not start with v=")
+	}
 	if err := sd.UnmarshalString(text); err != nil {
 		return nil, fmt.Errorf("sip: sdp: %w", err)
 	}

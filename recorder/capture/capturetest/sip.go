@@ -1,0 +1,132 @@
+package capturetest
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Party is one SIP user agent in a synthetic call.
+type Party struct {
+	User string         // URI user part: "201", "+441632960001"
+	SIP  netip.AddrPort // signalling address
+	RTP  netip.AddrPort // where it receives media
+	Tag  string
+}
+
+// Dialog builds the SIP messages of one call between two parties.
+type Dialog struct {
+	CallID        string
+	Caller, Callee Party
+	cseq          int
+}
+
+// Request builds a request from the caller (fromCaller) or the callee,
+// with an SDP body offering PCMU (0) and telephone-event (101) unless dir
+// is "" (no body). Extra headers are "Name: value" lines.
+func (d *Dialog) Request(method string, fromCaller bool, dir string, extra ...string) []byte {
+	d.cseq++
+	from, to := d.Caller, d.Callee
+	if !fromCaller {
+		from, to = to, from
+	}
+	toTag := ""
+	if to.Tag != "" && !(method == "INVITE" && d.cseq == 1) {
+		toTag = ";tag=" + to.Tag
+	}
+	if method == "INVITE" && d.cseq == 1 {
+		toTag = ""
+	}
+	return message(fmt.Sprintf("%s sip:%s@%s SIP/2.0", method, to.User, to.SIP), d.headers(from, to, toTag, method, d.cseq, extra), sdp(from, dir))
+}
+
+// Response builds a response from the side that did not send the request
+// with the given CSeq method; fromCallee says the callee answers.
+func (d *Dialog) Response(status int, reason, method string, fromCallee bool, dir string, extra ...string) []byte {
+	caller, callee := d.Caller, d.Callee
+	responder := callee
+	if !fromCallee {
+		caller, callee = callee, caller
+		responder = callee
+	}
+	_ = responder
+	toTag := ""
+	if status > 100 && callee.Tag != "" {
+		toTag = ";tag=" + callee.Tag
+	}
+	return message(fmt.Sprintf("SIP/2.0 %d %s", status, reason), d.headers(caller, callee, toTag, method, d.cseq, extra), sdp(callee, dir))
+}
+
+func (d *Dialog) headers(from, to Party, toTag, method string, cseq int, extra []string) []string {
+	h := []string{
+		fmt.Sprintf("Via: SIP/2.0/UDP %s;branch=z9hG4bK%s%d", from.SIP, d.CallID, cseq),
+		fmt.Sprintf("From: <sip:%s@%s>;tag=%s", from.User, from.SIP.Addr(), from.Tag),
+		fmt.Sprintf("To: <sip:%s@%s>%s", to.User, to.SIP.Addr(), toTag),
+		"Call-ID: " + d.CallID,
+		fmt.Sprintf("CSeq: %d %s", cseq, method),
+		fmt.Sprintf("Contact: <sip:%s@%s>", from.User, from.SIP),
+		"Max-Forwards: 70",
+	}
+	return append(h, extra...)
+}
+
+func message(start string, headers []string, body string) []byte {
+	var b strings.Builder
+	b.WriteString(start + "\r\n")
+	for _, h := range headers {
+		b.WriteString(h + "\r\n")
+	}
+	if body != "" {
+		b.WriteString("Content-Type: application/sdp\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	return []byte(b.String())
+}
+
+func sdp(p Party, dir string) string {
+	if dir == "" {
+		return ""
+	}
+	ip := "IP4"
+	if p.RTP.Addr().Is6() {
+		ip = "IP6"
+	}
+	return fmt.Sprintf("v=0\r\no=- 1 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=%s\r\n",
+		ip, p.RTP.Addr(), ip, p.RTP.Addr(), p.RTP.Port(), dir)
+}
+
+// RTP builds an RTP packet.
+func RTP(pt uint8, seq uint16, ts, ssrc uint32, marker bool, payload []byte) []byte {
+	h := make([]byte, 12, 12+len(payload))
+	h[0] = 0x80
+	h[1] = pt
+	if marker {
+		h[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(h[2:], seq)
+	binary.BigEndian.PutUint32(h[4:], ts)
+	binary.BigEndian.PutUint32(h[8:], ssrc)
+	return append(h, payload...)
+}
+
+// Stream makes n 20 ms G.711 µ-law RTP frames from src to dst starting at
+// t0, the payload of packet i filled by fill(i) (160 bytes).
+func Stream(src, dst netip.AddrPort, ssrc uint32, t0 time.Time, n int, fill func(i int) []byte) []Frame {
+	out := make([]Frame, 0, n)
+	for i := range n {
+		p := RTP(0, uint16(i), uint32(i*160), ssrc, i == 0, fill(i))
+		out = append(out, Frame{Time: t0.Add(time.Duration(i) * 20 * time.Millisecond), Data: UDPFrame(src, dst, p)})
+	}
+	return out
+}
+
+// Silence is a 20 ms µ-law payload of silence.
+func Silence(int) []byte {
+	b := make([]byte, 160)
+	for i := range b {
+		b[i] = 0xff
+	}
+	return b
+}

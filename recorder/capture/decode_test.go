@@ -146,7 +146,7 @@ func TestTCPReassembly(t *testing.T) {
 	m1 := "INVITE sip:b@x SIP/2.0\r\nCall-ID: 1\r\nContent-Length: 5\r\n\r\nhello"
 	m2 := "SIP/2.0 200 OK\r\nCall-ID: 1\r\nl: 0\r\n\r\n"
 	m3 := "BYE sip:b@x SIP/2.0\nCall-ID: 1\n\n" // LF only, no Content-Length
-	stream := m1 + m2 + "\r\n\r\n" + m3       // with a keep-alive between
+	stream := m1 + m2 + "\r\n\r\n" + m3         // with a keep-alive between
 	isn := uint32(1000)
 	tests := []struct {
 		name     string

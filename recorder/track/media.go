@@ -249,15 +249,8 @@ func itoa(n int) string {
 	return itoa(n/10) + string(rune('0'+n%10))
 }
 
-// flowPair is an unordered pair of addresses.
-type flowPair struct{ a, b netip.AddrPort }
-
-func pairOf(x, y netip.AddrPort) flowPair {
-	if x.Compare(y) > 0 {
-		x, y = y, x
-	}
-	return flowPair{x, y}
-}
+// flowPair is one direction of a UDP flow: source, destination.
+type flowPair struct{ src, dst netip.AddrPort }
 
 // candidate is a UDP flow that looks like RTP but that no SDP announced.
 type candidate struct {
@@ -282,7 +275,7 @@ func (t *Tracker) candidate(d *capture.Datagram) {
 		t.stats.NotRTP++
 		return
 	}
-	key := pairOf(d.Src, d.Dst)
+	key := flowPair{d.Src, d.Dst}
 	f := t.flows[key]
 	ssrc, seq := binary.BigEndian.Uint32(p[8:]), binary.BigEndian.Uint16(p[2:])
 	if f == nil {
@@ -302,11 +295,14 @@ func (t *Tracker) candidate(d *capture.Datagram) {
 		return
 	}
 	delete(t.flows, key)
-	t.unsignalled(f, d)
+	back := t.flows[flowPair{d.Dst, d.Src}]
+	delete(t.flows, flowPair{d.Dst, d.Src})
+	t.unsignalled(f, back, d)
 }
 
-// unsignalled makes a call for an unannounced RTP flow.
-func (t *Tracker) unsignalled(f *candidate, d *capture.Datagram) {
+// unsignalled makes a call for an unannounced RTP flow; back is the
+// candidate of the reverse direction, if it was being watched too.
+func (t *Tracker) unsignalled(f, back *candidate, d *capture.Datagram) {
 	if len(t.active) >= t.cfg.MaxCalls {
 		t.stats.CallsEvicted++
 		t.end(t.active[0], "evicted")
@@ -337,6 +333,12 @@ func (t *Tracker) unsignalled(f *candidate, d *capture.Datagram) {
 	}
 	// The packets that proved the flow count too.
 	st.CallerToCallee = uint64(f.good + 1)
+	if back != nil {
+		st.CalleeToCaller = uint64(back.good + 1)
+		if back.first.Before(f.first) {
+			c.Start, c.Answered = Time{back.first}, Time{back.first}
+		}
+	}
 	l.Media = []*Stream{st}
 	c.Legs = []*Leg{l}
 	t.media[f.src] = mediaRef{stream: st, receiver: callerSide}

@@ -203,10 +203,11 @@ func (t *Tracker) tick() {
 			t.endAt(c, c.pending, c.pendingAt)
 			i--
 		case c.state == stateAuth && idle > transactionTime:
-			t.end(c, c.EndReason) // the challenge was never answered
+			t.endAt(c, c.EndReason, c.lastActivity) // the challenge was never answered
 			i--
 		case idle > t.cfg.IdleTimeout:
-			t.end(c, "timeout")
+			// The call ended when it fell silent, not when we noticed.
+			t.endAt(c, "timeout", c.lastActivity)
 			i--
 		}
 	}

@@ -18,9 +18,10 @@ type Party struct {
 
 // Dialog builds the SIP messages of one call between two parties.
 type Dialog struct {
-	CallID        string
+	CallID         string
 	Caller, Callee Party
-	cseq          int
+	cseq           int
+	confirmed      bool // a 2xx answered the INVITE: requests carry the To tag
 }
 
 // Request builds a request from the caller (fromCaller) or the callee,
@@ -33,11 +34,8 @@ func (d *Dialog) Request(method string, fromCaller bool, dir string, extra ...st
 		from, to = to, from
 	}
 	toTag := ""
-	if to.Tag != "" && !(method == "INVITE" && d.cseq == 1) {
+	if d.confirmed && to.Tag != "" {
 		toTag = ";tag=" + to.Tag
-	}
-	if method == "INVITE" && d.cseq == 1 {
-		toTag = ""
 	}
 	return message(fmt.Sprintf("%s sip:%s@%s SIP/2.0", method, to.User, to.SIP), d.headers(from, to, toTag, method, d.cseq, extra), sdp(from, dir))
 }
@@ -52,6 +50,9 @@ func (d *Dialog) Response(status int, reason, method string, fromCallee bool, di
 		responder = callee
 	}
 	_ = responder
+	if method == "INVITE" && status >= 200 && status < 300 {
+		d.confirmed = true
+	}
 	toTag := ""
 	if status > 100 && callee.Tag != "" {
 		toTag = ";tag=" + callee.Tag

@@ -264,7 +264,7 @@ type candidate struct {
 }
 
 // candidateThreshold is how many in-sequence packets make a flow RTP.
-const candidateThreshold = 8
+const candidateThreshold = 4
 
 // candidate watches unannounced RTP-like flows; one that keeps a sequence
 // becomes an unsignalled call, so no audio is ever silently lost.

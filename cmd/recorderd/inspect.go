@@ -104,6 +104,7 @@ func inspectFile(path string, cfg config.Config) ([]*track.Call, capture.Stats, 
 	}
 	defer f.Close()
 	var readErr error
+	handle := tr.Handle
 	for {
 		data, ci, err := f.ReadPacketData()
 		if errors.Is(err, io.EOF) {
@@ -113,7 +114,7 @@ func inspectFile(path string, cfg config.Config) ([]*track.Call, capture.Stats, 
 			readErr = fmt.Errorf("%s: %w", path, err)
 			break
 		}
-		dec.Decode(f.LinkType(), data, ci.Timestamp, tr.Handle)
+		dec.Decode(f.LinkType(), data, ci.Timestamp, handle)
 	}
 	tr.Flush("capture_end")
 	slices.SortStableFunc(calls, func(a, b *track.Call) int { return a.Start.Compare(b.Start.Time) })

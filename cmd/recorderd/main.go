@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "encode":
 		return runEncode(args, stdin, stdout, stderr)
 	case "inspect":
-		return runInspect(args, stdout, stderr)
+		return runInspect(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "recorderd", version)
 		return nil

@@ -169,6 +169,15 @@ func (t *Tracker) Handle(d *capture.Datagram) {
 	}
 }
 
+// Tick advances the tracker's clock when no packet has (a quiet live
+// capture), so idle calls still end on time.
+func (t *Tracker) Tick(now time.Time) {
+	if now.After(t.now) && now.Sub(t.now) <= maxClockStep {
+		t.now = now
+	}
+	t.tick()
+}
+
 // Flush ends every call still open, with reason, at the time of the last
 // packet: the end of a capture file, or a clean shutdown.
 func (t *Tracker) Flush(reason string) {

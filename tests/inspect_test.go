@@ -38,6 +38,8 @@ type inspectedCall struct {
 	From, To       struct{ Raw, E164 string }
 	Legs           []struct {
 		Media []struct {
+			CallerAddr     string `json:"caller_addr"`
+			CalleeAddr     string `json:"callee_addr"`
 			Codecs         []string
 			CallerToCallee int `json:"packets_caller_to_callee"`
 			CalleeToCaller int `json:"packets_callee_to_caller"`

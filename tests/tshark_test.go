@@ -71,7 +71,7 @@ func TestAgainstTshark(t *testing.T) {
 			// new streams; both are summed.
 			type counter struct {
 				ours, tshark int
-				name        string
+				name         string
 			}
 			var dirs []*counter
 			type match struct{ src, dst string }

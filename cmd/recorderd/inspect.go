@@ -3,14 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
-	"sync"
-	"time"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
+	"time"
 
 	"callrec/firmware/config"
 	"callrec/recorder/capture"

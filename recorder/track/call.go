@@ -94,6 +94,7 @@ type Stream struct {
 	pts       map[uint8]string // payload type → codec name, from both sides
 	callerDir sip.Direction
 	calleeDir sip.Direction
+	answered  bool      // the initial offer and answer are done: changes are re-negotiation
 	seenPT    [2]uint64 // bit per payload type seen in RTP
 	lastDTMF  uint32    // RTP timestamp of the last telephone-event reported
 	dtmfAny   bool

@@ -109,13 +109,17 @@ func (t *Tracker) applySDP(l *Leg, s side, media []mediaOffer) {
 			st.Crypto = true
 			c.flag("srtp")
 		}
-		st.Held = st.callerDir != sip.SendRecv || st.calleeDir != sip.SendRecv
-		// A side not yet heard from counts as sendrecv until it answers.
-		if (s == callerSide && !st.CalleeAddr.IsValid()) || (s == calleeSide && !st.CallerAddr.IsValid()) {
-			st.Held = dir != sip.SendRecv
+		// Hold is a change of direction after the call was answered (RFC
+		// 6337 section 5.3); a stream one-way from the start (an
+		// announcement) is not on hold.
+		if st.answered {
+			st.Held = st.callerDir != sip.SendRecv || st.calleeDir != sip.SendRecv
+		} else if c.state == stateConfirmed && st.CallerAddr.IsValid() && st.CalleeAddr.IsValid() {
+			st.answered = true
 		}
 		switch {
 		case st.Held && !wasHeld:
+			c.flag("hold")
 			t.emit(Event{Kind: Held, Time: t.now, Call: c, Stream: st})
 		case !st.Held && wasHeld:
 			t.emit(Event{Kind: Resumed, Time: t.now, Call: c, Stream: st})

@@ -50,6 +50,7 @@ const (
 	transactionTime = 32 * time.Second
 	b2buaWindow     = 2 * time.Second  // legs of one call through a B2BUA start this close
 	referWindow     = 60 * time.Second // a transfer's new INVITE follows its REFER within this
+	maxRefers       = 1024             // pending transfers remembered at once
 )
 
 // EventKind says what happened.
@@ -737,6 +738,9 @@ func (t *Tracker) refer(c *Call, m *message) {
 			t.emit(Event{Kind: Transferred, Time: t.now, Call: rc, Detail: "consultation"})
 		}
 	}
+	if len(t.refers) >= maxRefers {
+		t.refers = t.refers[1:]
+	}
 	t.refers = append(t.refers, pendingRefer{call: c, target: sip.User(target.URI), at: t.now})
 	t.emit(Event{Kind: Transferred, Time: t.now, Call: c, Detail: "refer:" + detail})
 }
@@ -811,6 +815,11 @@ func (t *Tracker) endAt(c *Call, reason string, at time.Time) {
 		t.active = slices.Delete(t.active, i, i+1)
 	}
 	t.ended = append(t.ended, c)
+	if len(t.ended) > t.cfg.MaxCalls { // a flood of short calls: keep the newest
+		t.forget(t.ended[0])
+		t.ended[0] = nil
+		t.ended = t.ended[1:]
+	}
 	t.stats.CallsEnded++
 	t.emit(Event{Kind: CallEnded, Time: t.now, Call: c})
 }

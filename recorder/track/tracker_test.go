@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -367,4 +368,40 @@ func TestFloodBounded(t *testing.T) {
 	if tr.Stats().CallsEvicted != 4900 {
 		t.Fatalf("evicted %d, want 4900", tr.Stats().CallsEvicted)
 	}
+}
+
+// TestJunkFloodMemory sends a long flood of half-open dialogs and RTP-like
+// junk on random ports: the heap after it must be no larger than after a
+// flood a tenth as long, because every table is bounded.
+func TestJunkFloodMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods 100k packets")
+	}
+	tr := track.New(track.Config{MaxCalls: 500, MaxCandidates: 500, MaxFingerprint: 4096}, nil)
+	dec := capture.NewDecoder(capture.Config{MaxTCPFlows: 100, MaxFragSets: 100}, nil)
+	handle := tr.Handle
+	now := t0
+	flood := func(from, to int) {
+		for i := from; i < to; i++ {
+			now = now.Add(time.Millisecond)
+			d := &ct.Dialog{CallID: fmt.Sprintf("junk-%d", i), Caller: alice, Callee: bob}
+			dec.Decode(layers.LinkTypeEthernet, ct.UDPFrame(alice.SIP, bob.SIP, d.Request("INVITE", true, "sendrecv")), now, handle)
+			src := netip.AddrPortFrom(netip.MustParseAddr("10.9.0.1"), uint16(2000+i%60000))
+			dec.Decode(layers.LinkTypeEthernet, ct.UDPFrame(src, bob.RTP, ct.RTP(0, uint16(i), 0, uint32(i), false, []byte("junk"))), now, handle)
+		}
+	}
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	flood(0, 10000)
+	small := heap()
+	flood(10000, 100000)
+	large := heap()
+	if large > small+small/2+1<<20 {
+		t.Fatalf("heap %d KiB after 10k junk packets, %d KiB after 100k: not bounded", small>>10, large>>10)
+	}
+	t.Logf("heap %d KiB after 10k junk packets, %d KiB after 100k", small>>10, large>>10)
 }

@@ -1,5 +1,7 @@
 # callrec: see README.md. Every target works on a fresh Debian machine.
 
+SHELL    := bash
+.SHELLFLAGS := -o pipefail -ec
 GO       ?= go
 BIN      := bin
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -49,12 +51,17 @@ check: test
 # bench prints the benchmarks as a table; ratios compare against reference
 # tools (lame) measured in the same run.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 10x ./... | $(GO) run ./tests/benchtable
+	{ $(GO) test -run '^$$' -bench . -benchtime 10x ./recorder/mp3; \
+	  $(GO) test -run '^$$' -bench . -benchtime 2s ./recorder/track; } | $(GO) run ./tests/benchtable
 
 # fuzz runs each fuzz target briefly (FUZZTIME=30s for longer).
 FUZZTIME ?= 10s
+FUZZ := recorder/mp3:FuzzEncoder recorder/capture:FuzzDecode recorder/capture:FuzzReader \
+	recorder/sip:FuzzParse recorder/sip:FuzzParseSDP recorder/sip:FuzzE164 recorder/track:FuzzTrack
 fuzz:
-	$(GO) test ./recorder/mp3 -run '^$$' -fuzz FuzzEncoder -fuzztime $(FUZZTIME)
+	@for f in $(FUZZ); do pkg=$${f%%:*}; name=$${f##*:}; \
+		echo "fuzz $$name ($$pkg)"; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 # run starts the daemon on the simulated board.
 run:

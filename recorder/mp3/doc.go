@@ -9,3 +9,4 @@
 package mp3
 
 //go:generate go run ./internal/gentables -o tables_gen.go
+//go:generate go run ./internal/gendct -o dct32_gen.go

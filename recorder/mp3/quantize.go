@@ -56,13 +56,16 @@ type spectrum struct {
 
 func (s *spectrum) prepare() {
 	s.energy, s.sqrtSum, s.maxX34, s.top = 0, 0, 0, 0
+	var energy, sqrtSum float32 // per granule; float32 sums suffice
 	for i, v := range s.xr {
 		a := abs32(v)
 		s.ax[i] = a
-		s.energy += float64(a * a)
-		r := math.Sqrt(float64(a))
-		s.sqrtSum += r
-		x := float32(math.Sqrt(float64(a) * r))
+		energy += a * a
+		// float32(math.Sqrt(float64(x))) compiles to one single-precision
+		// square root.
+		r := float32(math.Sqrt(float64(a)))
+		sqrtSum += r
+		x := float32(math.Sqrt(float64(a * r)))
 		s.x34[i] = x
 		if x > s.maxX34 {
 			s.maxX34 = x
@@ -71,6 +74,7 @@ func (s *spectrum) prepare() {
 			s.top = i + 1
 		}
 	}
+	s.energy, s.sqrtSum = float64(energy), float64(sqrtSum)
 }
 
 // minGain is the smallest global_gain whose values all fit the tables.

@@ -90,14 +90,16 @@ type Stream struct {
 	Held           bool           `json:"held"`
 	Crypto         bool           `json:"srtp"`
 
-	leg       *Leg
-	pts       map[uint8]string // payload type → codec name, from both sides
-	callerDir sip.Direction
-	calleeDir sip.Direction
-	answered  bool      // the initial offer and answer are done: changes are re-negotiation
-	seenPT    [2]uint64 // bit per payload type seen in RTP
-	lastDTMF  uint32    // RTP timestamp of the last telephone-event reported
-	dtmfAny   bool
+	leg         *Leg
+	pts         map[uint8]string // payload type → codec name, from both sides
+	callerDir   sip.Direction
+	calleeDir   sip.Direction
+	answered    bool        // the initial offer and answer are done: changes are re-negotiation
+	answerCodec string      // the first codec of the callee's latest SDP
+	keys        [2][]string // a=crypto lines of the caller and the callee (SDES), never logged
+	seenPT      [2]uint64   // bit per payload type seen in RTP
+	lastDTMF    uint32      // RTP timestamp of the last telephone-event reported
+	dtmfAny     bool
 }
 
 type callState uint8
@@ -138,6 +140,10 @@ func (c *Call) hasCallID(id string) bool {
 	}
 	return false
 }
+
+// CryptoKeys returns the SDES a=crypto lines each side offered, for SRTP
+// decryption. They are secrets: never log or print them.
+func (s *Stream) CryptoKeys() (caller, callee []string) { return s.keys[0], s.keys[1] }
 
 // Ended reports whether the call is over.
 func (c *Call) Ended() bool { return c.state == stateEnded }

@@ -99,14 +99,21 @@ func (t *Tracker) applySDP(l *Leg, s side, media []mediaOffer) {
 		if addr.Port() != 0 && !addr.Addr().IsUnspecified() {
 			t.media[addr] = mediaRef{stream: st, receiver: s}
 		}
-		for _, cd := range md.Codecs {
+		for i, cd := range md.Codecs {
 			st.pts[cd.PT] = cd.Name
 			if !containsStr(st.Codecs, cd.Name) {
 				st.Codecs = append(st.Codecs, cd.Name)
 			}
+			if i == 0 && s == calleeSide && st.answerCodec != cd.Name {
+				// The answer's first codec is what flows; a change of it
+				// (a re-INVITE to another codec) is a media change.
+				changed = changed || st.answerCodec != ""
+				st.answerCodec = cd.Name
+			}
 		}
 		if len(md.Crypto) > 0 {
 			st.Crypto = true
+			st.keys[s-1] = md.Crypto
 			c.flag("srtp")
 		}
 		// Hold is a change of direction after the call was answered (RFC

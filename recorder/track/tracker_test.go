@@ -2,6 +2,7 @@ package track_test
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -404,4 +405,45 @@ func TestJunkFloodMemory(t *testing.T) {
 		t.Fatalf("heap %d KiB after 10k junk packets, %d KiB after 100k: not bounded", small>>10, large>>10)
 	}
 	t.Logf("heap %d KiB after 10k junk packets, %d KiB after 100k", small>>10, large>>10)
+}
+
+// TestCodecChangeAndKeys checks a re-INVITE to another codec is a media
+// change, and that SDES keys are kept for SRTP but not printed.
+func TestCodecChangeAndKeys(t *testing.T) {
+	d := &ct.Dialog{CallID: "codec@x", Caller: alice, Callee: bob}
+	toPCMA := func(b []byte) []byte {
+		s := strings.Replace(string(b), "RTP/AVP 0 101", "RTP/AVP 8 101", 1)
+		return []byte(strings.Replace(s, "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", 1))
+	}
+	withKey := func(b []byte) []byte {
+		s := strings.Replace(string(b), "RTP/AVP", "RTP/SAVP", 1)
+		s = strings.Replace(s, "a=sendrecv\r\n", "a=sendrecv\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2Vj\r\n", 1)
+		return []byte(s)
+	}
+	s := newScript()
+	inv := d.Request("INVITE", true, "sendrecv")
+	s.sip(alice, bob, fixLength(withKey(inv)))
+	s.sip(bob, alice, d.Response(200, "OK", "INVITE", true, "sendrecv"))
+	s.sip(alice, bob, d.Request("INVITE", true, "sendrecv"))
+	s.sip(bob, alice, toPCMA(d.Response(200, "OK", "INVITE", true, "sendrecv")))
+	calls, events, _ := run(t, track.Config{}, s.frames)
+	if got := kinds(events); got != "started,media,media,media,ended" {
+		t.Errorf("events = %s, want a media change for the new codec", got)
+	}
+	st := calls[0].Legs[0].Media[0]
+	if caller, _ := st.CryptoKeys(); len(caller) != 1 || !st.Crypto {
+		t.Errorf("caller keys %d, srtp %v; want the offer's key kept", len(caller), st.Crypto)
+	}
+	out, _ := json.Marshal(calls[0])
+	if strings.Contains(string(out), "inline:") {
+		t.Error("the call's JSON contains the SRTP key")
+	}
+}
+
+// fixLength sets Content-Length to the body's real length.
+func fixLength(b []byte) []byte {
+	head, body, _ := strings.Cut(string(b), "\r\n\r\n")
+	i := strings.Index(head, "Content-Length: ")
+	head = head[:i] + fmt.Sprintf("Content-Length: %d", len(body))
+	return []byte(head + "\r\n\r\n" + body)
 }

@@ -295,6 +295,7 @@ func (t *Tracker) candidate(d *capture.Datagram) {
 		}
 		t.stats.Candidates++
 		t.flows[key] = &candidate{ssrc: ssrc, seq: seq, first: t.now, last: t.now, src: d.Src}
+		t.order = append(t.order, key)
 		return
 	}
 	f.last = t.now
@@ -314,10 +315,6 @@ func (t *Tracker) candidate(d *capture.Datagram) {
 // unsignalled makes a call for an unannounced RTP flow; back is the
 // candidate of the reverse direction, if it was being watched too.
 func (t *Tracker) unsignalled(f, back *candidate, d *capture.Datagram) {
-	if len(t.active) >= t.cfg.MaxCalls {
-		t.stats.CallsEvicted++
-		t.end(t.active[0], "evicted")
-	}
 	t.stats.CallsStarted++
 	callee := d.Dst
 	if d.Dst == f.src {
@@ -354,22 +351,23 @@ func (t *Tracker) unsignalled(f, back *candidate, d *capture.Datagram) {
 	c.Legs = []*Leg{l}
 	t.media[f.src] = mediaRef{stream: st, receiver: callerSide}
 	t.media[callee] = mediaRef{stream: st, receiver: calleeSide}
-	t.active = append(t.active, c)
+	t.admit(c)
 	t.emit(Event{Kind: CallStarted, Time: t.now, Call: c})
 	t.emit(Event{Kind: MediaChanged, Time: t.now, Call: c, Stream: st})
 }
 
+// dropOldestCandidate forgets the earliest candidate still watched: O(1)
+// amortised, so a flood of junk flows costs no more per packet than one.
 func (t *Tracker) dropOldestCandidate() {
-	var oldest flowPair
-	var at time.Time
-	first := true
-	for k, f := range t.flows {
-		if first || f.last.Before(at) {
-			oldest, at, first = k, f.last, false
+	for len(t.order) > 0 {
+		k := t.order[0]
+		t.order = t.order[1:]
+		if _, ok := t.flows[k]; ok {
+			delete(t.flows, k)
+			t.stats.DroppedFlows++
+			return
 		}
 	}
-	delete(t.flows, oldest)
-	t.stats.DroppedFlows++
 }
 
 // expireCandidates forgets flows that went quiet before proving themselves.
@@ -378,5 +376,15 @@ func (t *Tracker) expireCandidates() {
 		if t.now.Sub(f.last) > 5*time.Second {
 			delete(t.flows, k)
 		}
+	}
+	// Forget the arrival order of flows no longer watched.
+	if len(t.order) > 2*len(t.flows)+64 {
+		keep := t.order[:0]
+		for _, k := range t.order {
+			if _, ok := t.flows[k]; ok {
+				keep = append(keep, k)
+			}
+		}
+		t.order = append([]flowPair(nil), keep...)
 	}
 }

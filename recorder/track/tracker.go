@@ -107,11 +107,14 @@ type Tracker struct {
 	stats Stats
 	now   time.Time
 
-	active   []*Call          // not ended, oldest first
+	active   []*Call          // oldest first; ended calls are dropped lazily (see compact)
+	nActive  int              // calls in active that have not ended
 	byCallID map[string]*Call // SIP Call-ID → its call (ended ones until pruned)
 	ended    []*Call          // ended, kept a while for late messages
 	media    map[netip.AddrPort]mediaRef
+	recent   map[string]*Call // the latest call between two parties, for B2BUA legs
 	flows    map[flowPair]*candidate
+	order    []flowPair // candidates in order of arrival, for evicting the oldest
 	refers   []pendingRefer
 	dedup    dedup
 	lastTick time.Time
@@ -135,6 +138,7 @@ func New(cfg Config, log *slog.Logger) *Tracker {
 		byCallID: make(map[string]*Call),
 		media:    make(map[netip.AddrPort]mediaRef),
 		flows:    make(map[flowPair]*candidate),
+		recent:   make(map[string]*Call),
 		dedup:    newDedup(cfg.MaxFingerprint),
 	}
 }
@@ -143,7 +147,39 @@ func New(cfg Config, log *slog.Logger) *Tracker {
 func (t *Tracker) Stats() Stats { return t.stats }
 
 // Active returns the calls in progress, oldest first.
-func (t *Tracker) Active() []*Call { return t.active }
+func (t *Tracker) Active() []*Call {
+	t.compact()
+	return t.active
+}
+
+// compact removes ended calls from the active list. Ending a call leaves
+// it in place, so that ending is O(1) even when a flood fills the table.
+func (t *Tracker) compact() {
+	keep := t.active[:0]
+	for _, c := range t.active {
+		if c.state != stateEnded {
+			keep = append(keep, c)
+		}
+	}
+	clear(t.active[len(keep):])
+	t.active = keep
+}
+
+// admit makes room for one more call, ending the oldest if the table is
+// full, and adds c.
+func (t *Tracker) admit(c *Call) {
+	for t.nActive >= t.cfg.MaxCalls && len(t.active) > 0 {
+		old := t.active[0]
+		t.active[0] = nil
+		t.active = t.active[1:]
+		if old.state != stateEnded {
+			t.stats.CallsEvicted++
+			t.end(old, "evicted")
+		}
+	}
+	t.active = append(t.active, c)
+	t.nActive++
+}
 
 // maxClockStep is the largest forward jump of capture time believed: a
 // larger one is a corrupt timestamp (seen in real files), not a day of
@@ -182,14 +218,17 @@ func (t *Tracker) Tick(now time.Time) {
 // Flush ends every call still open, with reason, at the time of the last
 // packet: the end of a capture file, or a clean shutdown.
 func (t *Tracker) Flush(reason string) {
-	for len(t.active) > 0 {
-		c := t.active[0]
+	for _, c := range t.active {
+		if c.state == stateEnded {
+			continue
+		}
 		if c.pending != "" {
 			t.endAt(c, c.pending, c.pendingAt)
 			continue
 		}
 		t.end(c, reason)
 	}
+	t.compact()
 }
 
 func (t *Tracker) emit(e Event) {
@@ -205,22 +244,22 @@ func (t *Tracker) tick() {
 		return
 	}
 	t.lastTick = t.now
-	for i := 0; i < len(t.active); i++ {
-		c := t.active[i]
+	for _, c := range t.active {
+		if c.state == stateEnded {
+			continue
+		}
 		idle := t.now.Sub(c.lastActivity)
 		switch {
 		case c.pending != "" && t.now.Sub(c.pendingAt) > failureGrace:
 			t.endAt(c, c.pending, c.pendingAt)
-			i--
 		case c.state == stateAuth && idle > transactionTime:
 			t.endAt(c, c.EndReason, c.lastActivity) // the challenge was never answered
-			i--
 		case idle > t.cfg.IdleTimeout:
 			// The call ended when it fell silent, not when we noticed.
 			t.endAt(c, "timeout", c.lastActivity)
-			i--
 		}
 	}
+	t.compact()
 	keep := t.ended[:0]
 	for _, c := range t.ended {
 		if t.now.Sub(c.endedAt) < transactionTime {
@@ -231,6 +270,11 @@ func (t *Tracker) tick() {
 	}
 	clear(t.ended[len(keep):])
 	t.ended = keep
+	for k, c := range t.recent {
+		if t.now.Sub(c.Start.Time) > b2buaWindow {
+			delete(t.recent, k)
+		}
+	}
 	refs := t.refers[:0]
 	for _, r := range t.refers {
 		if t.now.Sub(r.at) < referWindow {
@@ -462,7 +506,7 @@ func (t *Tracker) revive(c *Call) {
 	if i := slices.Index(t.ended, c); i >= 0 {
 		t.ended = slices.Delete(t.ended, i, i+1)
 	}
-	t.active = append(t.active, c)
+	t.admit(c)
 	t.emit(Event{Kind: CallStarted, Time: t.now, Call: c, Detail: "revived"})
 }
 
@@ -523,10 +567,6 @@ func (t *Tracker) midDialog(m *message) *Call {
 }
 
 func (t *Tracker) newCall(m *message) *Call {
-	if len(t.active) >= t.cfg.MaxCalls {
-		t.stats.CallsEvicted++
-		t.end(t.active[0], "evicted")
-	}
 	t.stats.CallsStarted++
 	c := &Call{
 		ID:         callHash(m.callID, t.now),
@@ -539,8 +579,11 @@ func (t *Tracker) newCall(m *message) *Call {
 	t.parties(c, m)
 	t.newLeg(c, m)
 	c.Direction = t.direction(c, m)
-	t.active = append(t.active, c)
+	t.admit(c)
 	t.byCallID[m.callID] = c
+	if k := t.partiesKey(c.Legs[0].callerUser, c.Legs[0].calleeUser); k != "" {
+		t.recent[k] = c
+	}
 	return c
 }
 
@@ -698,28 +741,27 @@ func (t *Tracker) b2buaPeer(m *message) *Call {
 	if m.Get("replaces") != "" || m.Get("referred-by") != "" {
 		return nil
 	}
-	plan := t.cfg.Plan
-	from, to := sip.User(m.from.URI), sip.User(m.to.URI)
-	same := func(a, b string) bool {
-		if a == "" || b == "" {
-			return false
-		}
-		if ea, eb := plan.E164(a), plan.E164(b); ea != "" && eb != "" {
-			return ea == eb
-		}
-		return a == b
+	c := t.recent[t.partiesKey(sip.User(m.from.URI), sip.User(m.to.URI))]
+	if c == nil || c.state != stateTrying || t.now.Sub(c.Start.Time) > b2buaWindow ||
+		c.hasCallID(m.callID) || c.Legs[0].FromTag == m.from.Tag() {
+		return nil
 	}
-	for i := len(t.active) - 1; i >= 0; i-- {
-		c := t.active[i]
-		if t.now.Sub(c.Start.Time) > b2buaWindow {
-			break
-		}
-		if c.state == stateTrying && !c.hasCallID(m.callID) && c.Legs[0].FromTag != m.from.Tag() &&
-			same(from, c.Legs[0].callerUser) && same(to, c.Legs[0].calleeUser) {
-			return c
-		}
+	return c
+}
+
+// partiesKey names a caller and callee the same way on both sides of a
+// B2BUA: by E.164 number where there is one.
+func (t *Tracker) partiesKey(from, to string) string {
+	if from == "" || to == "" {
+		return ""
 	}
-	return nil
+	if e := t.cfg.Plan.E164(from); e != "" {
+		from = e
+	}
+	if e := t.cfg.Plan.E164(to); e != "" {
+		to = e
+	}
+	return from + "\x00" + to
 }
 
 // refer notes a transfer request (RFC 3515) for linking the new call.
@@ -811,9 +853,7 @@ func (t *Tracker) endAt(c *Call, reason string, at time.Time) {
 	}
 	c.endedAt = t.now
 	c.unsupportedCodecs()
-	if i := slices.Index(t.active, c); i >= 0 {
-		t.active = slices.Delete(t.active, i, i+1)
-	}
+	t.nActive--
 	t.ended = append(t.ended, c)
 	if len(t.ended) > t.cfg.MaxCalls { // a flood of short calls: keep the newest
 		t.forget(t.ended[0])

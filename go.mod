@@ -12,4 +12,7 @@ require (
 	golang.org/x/sys v0.45.0
 )
 
-require github.com/pion/randutil v0.1.0 // indirect
+require (
+	github.com/gotranspile/g722 v0.0.0-20240123003956-384a1bb16a19 // indirect
+	github.com/pion/randutil v0.1.0 // indirect
+)

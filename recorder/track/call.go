@@ -92,6 +92,7 @@ type Stream struct {
 
 	leg         *Leg
 	pts         map[uint8]string // payload type → codec name, from both sides
+	rates       map[uint8]sip.Codec
 	callerDir   sip.Direction
 	calleeDir   sip.Direction
 	answered    bool        // the initial offer and answer are done: changes are re-negotiation
@@ -140,6 +141,21 @@ func (c *Call) hasCallID(id string) bool {
 	}
 	return false
 }
+
+// Codec returns what SDP says payload type pt is on this stream (a static
+// type if SDP does not name it), and whether it is known.
+func (s *Stream) Codec(pt uint8) (sip.Codec, bool) {
+	if c, ok := s.rates[pt]; ok {
+		return c, true
+	}
+	return sip.StaticCodec(pt)
+}
+
+// Leg returns the leg the stream belongs to.
+func (s *Stream) Leg() *Leg { return s.leg }
+
+// Call returns the call the leg belongs to.
+func (l *Leg) Call() *Call { return l.call }
 
 // CryptoKeys returns the SDES a=crypto lines each side offered, for SRTP
 // decryption. They are secrets: never log or print them.

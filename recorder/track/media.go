@@ -101,6 +101,10 @@ func (t *Tracker) applySDP(l *Leg, s side, media []mediaOffer) {
 		}
 		for i, cd := range md.Codecs {
 			st.pts[cd.PT] = cd.Name
+			if st.rates == nil {
+				st.rates = map[uint8]sip.Codec{}
+			}
+			st.rates[cd.PT] = cd
 			if !containsStr(st.Codecs, cd.Name) {
 				st.Codecs = append(st.Codecs, cd.Name)
 			}
@@ -193,6 +197,10 @@ func (t *Tracker) rtp(d *capture.Datagram) {
 	st.seenPT[pt>>6] |= 1 << (pt & 63)
 	if st.pts[pt] == "TELEPHONE-EVENT" {
 		t.telephoneEvent(st, p)
+		return
+	}
+	if t.cfg.OnRTP != nil {
+		t.cfg.OnRTP(st, toward == calleeSide, d)
 	}
 }
 

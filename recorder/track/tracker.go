@@ -27,6 +27,10 @@ type Config struct {
 	// OnEvent receives every event, in order, on the goroutine that calls
 	// Handle. It must not keep the Call past the call's end without copying.
 	OnEvent func(Event)
+	// OnRTP receives every RTP packet of a call's audio (not DTMF events),
+	// with its stream and whether the caller sent it, on the same
+	// goroutine. It must not keep d or its payload.
+	OnRTP func(st *Stream, fromCaller bool, d *capture.Datagram)
 }
 
 func (c *Config) setDefaults() {

@@ -3,6 +3,7 @@
 //
 //	recorderd run [-board sim]         run the appliance until SIGTERM
 //	recorderd inspect FILE [-config F]  print the calls in a capture file as JSON
+//	recorderd extract FILE -out DIR     one MP3 per call in a capture file
 //	recorderd encode [flags] <in >out  encode raw PCM to MP3 as the box does
 //	recorderd version                  print the version
 package main
@@ -49,6 +50,7 @@ const usage = `usage: recorderd <command> [flags]
 commands:
   run      run the appliance on a board until interrupted
   inspect  print the calls in a pcap or pcapng file, one JSON object each
+  extract  write one MP3 per call in a capture file, and calls.json
   encode   encode raw 16-bit little-endian PCM from stdin to MP3 on stdout
   version  print the version
 
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runEncode(args, stdin, stdout, stderr)
 	case "inspect":
 		return runInspect(ctx, args, stdout, stderr)
+	case "extract":
+		return runExtract(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "recorderd", version)
 		return nil

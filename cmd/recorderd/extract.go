@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"callrec/firmware/config"
+	"callrec/recorder/capture"
+	"callrec/recorder/mix"
+	"callrec/recorder/track"
+)
+
+// runExtract turns a capture into one MP3 per call, plus calls.json. The
+// files are not encrypted, by design: this is for a capture the technician
+// took, not for the box's own recordings.
+func runExtract(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("extract", stderr)
+	outDir := fs.String("out", "", "directory for the MP3 files and calls.json (required)")
+	cfgPath := fs.String("config", "", "configuration file (call classification settings)")
+	mono := fs.Bool("mono", false, "mix both sides into one channel (default: stereo, outside party left)")
+	bitrate := fs.Int("bitrate", 0, "MP3 bitrate in kbit/s (default 48 stereo, 32 mono)")
+	var file string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		file, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("extract: unexpected argument %q", fs.Arg(0))}
+	}
+	if file == "" || *outDir == "" {
+		return usageError{"extract: usage: recorderd extract FILE -out DIR"}
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		return fmt.Errorf("extract: %w", err)
+	}
+	entries, readErr, err := extract(file, *outDir, cfg, mix.Config{Mono: *mono, Bitrate: *bitrate})
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(*outDir, "calls.json"))
+	if err != nil {
+		return fmt.Errorf("extract: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, e := range entries {
+		enc.Encode(e)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("extract: calls.json: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("extract: calls.json: %w", err)
+	}
+	fmt.Fprintf(stdout, "%d calls, %d recordings in %s\n", len(entries), countFiles(entries), *outDir)
+	if readErr != nil {
+		return inputError{readErr}
+	}
+	return nil
+}
+
+// extracted is one call in calls.json: inspect's object plus its file.
+type extracted struct {
+	*track.Call
+	File           string   `json:"file,omitempty"`
+	DurationMS     int64    `json:"duration_ms"`
+	RecordingFlags []string `json:"recording_flags"`
+}
+
+func countFiles(es []*extracted) int {
+	n := 0
+	for _, e := range es {
+		if e.File != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// fileSink writes each recording to DIR/START_ID.mp3.
+type fileSink struct {
+	dir   string
+	names map[*track.Call]string
+}
+
+func (s *fileSink) Create(c *track.Call) (io.WriteCloser, error) {
+	name := c.Start.UTC().Format("20060102T150405.000Z") + "_" + c.ID + ".mp3"
+	s.names[c] = name
+	return os.Create(filepath.Join(s.dir, name))
+}
+
+func extract(path, dir string, cfg config.Config, mc mix.Config) ([]*extracted, error, error) {
+	sink := &fileSink{dir: dir, names: map[*track.Call]string{}}
+	byCall := map[*track.Call]*extracted{}
+	var order []*extracted
+	mc.OnFinish = func(i mix.Info) {
+		e := byCall[i.Call]
+		if e == nil {
+			return
+		}
+		e.File = sink.names[i.Call]
+		e.DurationMS = i.Duration.Milliseconds()
+		e.RecordingFlags = append(e.RecordingFlags, i.Flags...)
+		if i.Err != nil {
+			e.RecordingFlags = append(e.RecordingFlags, "error")
+			slog.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)
+		}
+	}
+	rec := mix.New(mc, sink, slog.Default())
+	tc := trackConfig(cfg.Calls)
+	tc.OnEvent = func(e track.Event) {
+		if e.Kind == track.CallStarted && byCall[e.Call] == nil {
+			x := &extracted{Call: e.Call, RecordingFlags: []string{}}
+			byCall[e.Call] = x
+			order = append(order, x)
+		}
+		rec.Event(e)
+	}
+	tc.OnRTP = rec.RTP
+	tr := track.New(tc, slog.Default())
+	dec := capture.NewDecoder(capture.Config{}, slog.Default())
+	f, err := capture.OpenFile(path)
+	if err != nil {
+		return nil, nil, inputError{err}
+	}
+	defer f.Close()
+	handle := tr.Handle
+	var readErr error
+	var last time.Time
+	for {
+		data, ci, err := f.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			readErr = fmt.Errorf("%s: %w", path, err)
+			break
+		}
+		dec.Decode(f.LinkType(), data, ci.Timestamp, handle)
+		if ci.Timestamp.Sub(last) > 100*time.Millisecond {
+			rec.Tick(ci.Timestamp)
+			last = ci.Timestamp
+		}
+	}
+	tr.Flush("capture_end")
+	rec.Close()
+	slices.SortStableFunc(order, func(a, b *extracted) int { return a.Start.Compare(b.Start.Time) })
+	return order, readErr, nil
+}

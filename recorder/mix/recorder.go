@@ -1,0 +1,259 @@
+package mix
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"callrec/recorder/capture"
+	"callrec/recorder/mp3"
+	"callrec/recorder/rtp"
+	"callrec/recorder/track"
+)
+
+// Sink receives each recording's MP3 stream; storage implements it.
+type Sink interface {
+	// Create opens the stream for a call's recording. Close ends it.
+	Create(c *track.Call) (io.WriteCloser, error)
+}
+
+// Info describes a finished recording.
+type Info struct {
+	Call     *track.Call
+	Duration time.Duration
+	Bytes    int64
+	Flags    []string // one_way:left, one_way:right, no_media, unsupported_codec:NAME, extra_streams
+	Err      error    // the sink or encoder failed; the recording is incomplete
+}
+
+// Config sets the recordings' format; a zero field takes the default.
+type Config struct {
+	Mono     bool          // one channel, both sides mixed (default stereo)
+	Bitrate  int           // kbit/s (default 48 stereo, 32 mono)
+	HoldBack time.Duration // how long audio waits for late packets (default 200 ms)
+	// OnFinish, if set, is called when a recording is complete.
+	OnFinish func(Info)
+}
+
+// Recorder makes the recordings. Feed it the tracker's events and RTP
+// (track.Config.OnEvent and OnRTP) and Tick it when no packets come; like
+// the tracker, it runs on the capture goroutine.
+type Recorder struct {
+	cfg  Config
+	sink Sink
+	log  *slog.Logger
+	recs map[*track.Call]*recording
+}
+
+// New returns a recorder writing to sink.
+func New(cfg Config, sink Sink, log *slog.Logger) *Recorder {
+	if cfg.Bitrate == 0 {
+		cfg.Bitrate = 48
+		if cfg.Mono {
+			cfg.Bitrate = 32
+		}
+	}
+	if cfg.HoldBack == 0 {
+		cfg.HoldBack = 200 * time.Millisecond
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Recorder{cfg: cfg, sink: sink, log: log, recs: map[*track.Call]*recording{}}
+}
+
+// recording is one call's MP3 in the making.
+type recording struct {
+	call   *track.Call
+	origin time.Time // the recording's time zero; zero until audio or answer
+	stream *track.Stream
+	ch     [2]*rtp.Channel // left, right
+	left   bool            // the caller is on the left
+	w      *countingWriter
+	enc    *mp3.Encoder
+	bufs   [2][]int16
+	out    []int16
+	flags  []string
+	err    error
+}
+
+// Event handles a tracker event.
+func (r *Recorder) Event(e track.Event) {
+	switch e.Kind {
+	case track.CallStarted:
+		if _, ok := r.recs[e.Call]; !ok {
+			r.recs[e.Call] = &recording{call: e.Call, left: e.Call.Direction != track.Outbound}
+		}
+	case track.CallEnded:
+		rec := r.recs[e.Call]
+		if rec == nil {
+			return
+		}
+		delete(r.recs, e.Call)
+		r.finish(rec)
+	}
+}
+
+// RTP places one packet of a call's audio.
+func (r *Recorder) RTP(st *track.Stream, fromCaller bool, d *capture.Datagram) {
+	rec := r.recs[st.Leg().Call()]
+	if rec == nil {
+		return
+	}
+	if rec.stream == nil {
+		rec.stream = st
+	} else if rec.stream != st {
+		// Another leg of a B2BUA relays the same audio, or a second audio
+		// line: the first stream heard is the recording.
+		rec.flag("extra_streams")
+		return
+	}
+	if rec.origin.IsZero() {
+		r.start(rec, d.Time)
+	}
+	if rec.err != nil {
+		return
+	}
+	r.advance(rec, d.Time.Add(-r.cfg.HoldBack))
+	side := 1
+	if fromCaller == rec.left {
+		side = 0
+	}
+	rec.ch[side].Push(d.Time, d.Payload)
+}
+
+// Tick writes out audio up to the hold-back before now in every recording.
+func (r *Recorder) Tick(now time.Time) {
+	for _, rec := range r.recs {
+		if !rec.origin.IsZero() && rec.err == nil {
+			r.advance(rec, now.Add(-r.cfg.HoldBack))
+		}
+	}
+}
+
+// Close finishes every recording in progress (a clean shutdown).
+func (r *Recorder) Close() {
+	for c, rec := range r.recs {
+		delete(r.recs, c)
+		r.finish(rec)
+	}
+}
+
+// start opens the recording at its origin: the answer, or the first audio
+// if that came earlier (early media).
+func (r *Recorder) start(rec *recording, firstAudio time.Time) {
+	rec.origin = firstAudio
+	if a := rec.call.Answered; !a.IsZero() && a.Before(firstAudio) {
+		rec.origin = a.Time
+	}
+	lookup := func(pt uint8) (string, int, int, bool) {
+		if rec.stream == nil {
+			return "", 0, 0, false
+		}
+		c, ok := rec.stream.Codec(pt)
+		return c.Name, c.Rate, c.Channels, ok
+	}
+	rec.ch = [2]*rtp.Channel{rtp.NewChannel(rec.origin, lookup), rtp.NewChannel(rec.origin, lookup)}
+	w, err := r.sink.Create(rec.call)
+	if err != nil {
+		rec.err = fmt.Errorf("mix: create recording: %w", err)
+		r.log.Error("recording not started", "call_id", rec.call.ID, "err", err)
+		return
+	}
+	rec.w = &countingWriter{w: w}
+	nch := 2
+	if r.cfg.Mono {
+		nch = 1
+	}
+	rec.enc, rec.err = mp3.NewEncoder(rec.w, mp3.Config{SampleRate: rtp.Rate, Channels: nch, Bitrate: r.cfg.Bitrate})
+}
+
+// advance encodes both channels up to time t.
+func (r *Recorder) advance(rec *recording, t time.Time) {
+	upTo := (int64(t.Sub(rec.origin)) * rtp.Rate / int64(time.Second)) &^ 1 // channels read in pairs
+	for upTo > rec.ch[0].Done() {
+		// At most a second at a time, within what a channel holds.
+		step := min(upTo, rec.ch[0].Done()+rtp.Rate)
+		rec.bufs[0] = rec.ch[0].Read(rec.bufs[0][:0], step)
+		rec.bufs[1] = rec.ch[1].Read(rec.bufs[1][:0], step)
+		l, rt := rec.bufs[0], rec.bufs[1]
+		rec.out = rec.out[:0]
+		for i := range l {
+			if r.cfg.Mono {
+				rec.out = append(rec.out, int16((int32(l[i])+int32(rt[i]))/2))
+			} else {
+				rec.out = append(rec.out, l[i], rt[i])
+			}
+		}
+		if _, err := rec.enc.Write(rec.out); err != nil {
+			rec.err = fmt.Errorf("mix: encode: %w", err)
+			r.log.Error("recording failed", "call_id", rec.call.ID, "err", err)
+			return
+		}
+	}
+}
+
+// finish writes the recording out to the call's end and closes it.
+func (r *Recorder) finish(rec *recording) {
+	c := rec.call
+	if rec.origin.IsZero() {
+		if c.Answered.IsZero() {
+			return // never answered, no audio: nothing to record
+		}
+		rec.flag("no_media")
+		r.start(rec, c.Answered.Time)
+	}
+	info := Info{Call: c, Err: rec.err}
+	if rec.err == nil {
+		end := c.End.Time
+		if end.Before(rec.origin) {
+			end = rec.origin
+		}
+		r.advance(rec, end)
+		info.Duration = time.Duration(rec.ch[0].Done()) * time.Second / rtp.Rate
+		if rec.err == nil {
+			if err := rec.enc.Close(); err != nil {
+				rec.err = fmt.Errorf("mix: encode: %w", err)
+			}
+		}
+	}
+	if rec.w != nil {
+		if err := rec.w.w.Close(); err != nil && rec.err == nil {
+			rec.err = fmt.Errorf("mix: close recording: %w", err)
+		}
+		info.Bytes = rec.w.n
+	}
+	for i, name := range [2]string{"left", "right"} {
+		if rec.ch[i] != nil && !rec.ch[i].Heard() {
+			rec.flag("one_way:" + name)
+		}
+		if rec.ch[i] != nil && rec.ch[i].Unsupported() != "" {
+			rec.flag("unsupported_codec:" + rec.ch[i].Unsupported())
+		}
+	}
+	info.Flags, info.Err = rec.flags, rec.err
+	if r.cfg.OnFinish != nil {
+		r.cfg.OnFinish(info)
+	}
+}
+
+func (rec *recording) flag(f string) {
+	for _, x := range rec.flags {
+		if x == f {
+			return
+		}
+	}
+	rec.flags = append(rec.flags, f)
+}
+
+type countingWriter struct {
+	w io.WriteCloser
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -15,6 +15,7 @@ import (
 	"callrec/firmware/config"
 	"callrec/recorder/capture"
 	"callrec/recorder/mix"
+	"callrec/recorder/rtp"
 	"callrec/recorder/track"
 )
 
@@ -82,9 +83,10 @@ func runExtract(args []string, stdout, stderr io.Writer) error {
 // extracted is one call in calls.json: inspect's object plus its file.
 type extracted struct {
 	*track.Call
-	File           string   `json:"file,omitempty"`
-	DurationMS     int64    `json:"duration_ms"`
-	RecordingFlags []string `json:"recording_flags"`
+	File           string       `json:"file,omitempty"`
+	DurationMS     int64        `json:"duration_ms"`
+	RecordingFlags []string     `json:"recording_flags"`
+	Channels       [2]rtp.Stats `json:"channel_stats"` // left, right
 }
 
 func countFiles(es []*extracted) int {
@@ -121,6 +123,7 @@ func extract(path, dir string, cfg config.Config, mc mix.Config) ([]*extracted, 
 		e.File = sink.names[i.Call]
 		e.DurationMS = i.Duration.Milliseconds()
 		e.RecordingFlags = append(e.RecordingFlags, i.Flags...)
+		e.Channels = i.Channels
 		if i.Err != nil {
 			e.RecordingFlags = append(e.RecordingFlags, "error")
 			slog.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)

@@ -24,7 +24,8 @@ type Info struct {
 	Duration time.Duration
 	Bytes    int64
 	Flags    []string // one_way:left, one_way:right, no_media, unsupported_codec:NAME, extra_streams
-	Err      error    // the sink or encoder failed; the recording is incomplete
+	Channels [2]rtp.Stats
+	Err      error // the sink or encoder failed; the recording is incomplete
 }
 
 // Config sets the recordings' format; a zero field takes the default.
@@ -225,6 +226,9 @@ func (r *Recorder) finish(rec *recording) {
 		info.Bytes = rec.w.n
 	}
 	for i, name := range [2]string{"left", "right"} {
+		if rec.ch[i] != nil {
+			info.Channels[i] = rec.ch[i].Stats()
+		}
 		if rec.ch[i] != nil && !rec.ch[i].Heard() {
 			rec.flag("one_way:" + name)
 		}

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
@@ -115,7 +116,8 @@ func TestLiveBaresipHoldTransfer(t *testing.T) {
 	needRoot(t)
 	needTool(t, "baresip")
 	dir := t.TempDir()
-	stdout, _, stop := liveCapture(t)
+	recDir := t.TempDir()
+	_, stderr, stop := liveCapture(t, "extract", "-out", recDir)
 	alice := startUA(t, dir, "alice", 5270, 5671, 11000, 440)
 	bob := startUA(t, dir, "bob", 5280, 5672, 11100, 1000)
 	startUA(t, dir, "carol", 5290, 5673, 11200, 2000)
@@ -131,12 +133,16 @@ func TestLiveBaresipHoldTransfer(t *testing.T) {
 	waitFor(t, "bob's call to carol", 10*time.Second, func() bool { return strings.Contains(bob.log.String(), "Call established: sip:carol") })
 	talk(2 * time.Second)
 	bob.send(t, "/hangup")
-	waitFor(t, "both calls to end", 15*time.Second, func() bool { return strings.Count(stdout.String(), `"end_reason"`) >= 2 })
+	waitFor(t, "both recordings to finish", 15*time.Second, func() bool { return strings.Count(stderr.String(), "recording finished") >= 2 })
 	stop()
 
-	calls := liveCalls(t, stdout.String())
+	b, err := os.ReadFile(filepath.Join(recDir, "calls.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := liveCalls(t, string(b))
 	if len(calls) != 2 {
-		t.Fatalf("%d calls, want 2:\n%s", len(calls), stdout.String())
+		t.Fatalf("%d calls, want 2:\n%s", len(calls), b)
 	}
 	ab, bc := calls[0], calls[1]
 	if ab.From.Raw != "alice" || ab.To.Raw != "bob" || bc.From.Raw != "bob" || bc.To.Raw != "carol" {
@@ -154,6 +160,49 @@ func TestLiveBaresipHoldTransfer(t *testing.T) {
 		m := c.Legs[0].Media[0]
 		if m.CallerToCallee < 50 || m.CalleeToCaller < 50 || c.EndReason != "bye" {
 			t.Errorf("call %s>%s: %d/%d packets, ended %q; want two-way RTP and a BYE", c.From.Raw, c.To.Raw, m.CallerToCallee, m.CalleeToCaller, c.EndReason)
+		}
+	}
+	// Internal calls: the caller on the left. alice 440 Hz, bob 1000 Hz,
+	// carol 2000 Hz.
+	var files []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e struct{ File string }
+		json.Unmarshal([]byte(line), &e)
+		files = append(files, e.File)
+	}
+	checkTones(t, filepath.Join(recDir, files[0]), 440, 1000)
+	checkTones(t, filepath.Join(recDir, files[1]), 1000, 2000)
+}
+
+// tone returns the level of frequency f in x (16 kHz), by the Goertzel
+// algorithm.
+func tone(x []float64, f float64) float64 {
+	w := 2 * math.Pi * f / 16000
+	coeff := 2 * math.Cos(w)
+	var s1, s2 float64
+	for _, v := range x {
+		s := v + coeff*s1 - s2
+		s2, s1 = s1, s
+	}
+	return math.Sqrt(s1*s1+s2*s2-coeff*s1*s2) / float64(len(x))
+}
+
+// checkTones checks each party's tone is on its own channel: the louder
+// of the two parties' frequencies in each channel is that channel's.
+func checkTones(t *testing.T, path string, leftHz, rightHz float64) {
+	t.Helper()
+	l, r := decodeMP3(t, path)
+	if len(l) < 16000 {
+		t.Fatalf("%s: %d samples", path, len(l))
+	}
+	for _, c := range []struct {
+		name       string
+		x          []float64
+		own, other float64
+	}{{"left", l, leftHz, rightHz}, {"right", r, rightHz, leftHz}} {
+		own, other := tone(c.x, c.own), tone(c.x, c.other)
+		if own < 10*other || own < 50 {
+			t.Errorf("%s: %s channel has %.0f Hz at %.1f and %.0f Hz at %.1f: want its own party's tone, clearly", path, c.name, c.own, own, c.other, other)
 		}
 	}
 }

@@ -68,10 +68,13 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 
 // liveCapture starts `recorderd inspect -iface lo` and returns its outputs
 // once it is capturing, and a stop function that interrupts it and waits.
-func liveCapture(t *testing.T) (stdout, stderr *syncBuffer, stop func()) {
+func liveCapture(t *testing.T, args ...string) (stdout, stderr *syncBuffer, stop func()) {
 	t.Helper()
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
-	cmd := exec.Command(recorderd, "inspect", "-iface", "lo", "-duration", "120s")
+	if len(args) == 0 {
+		args = []string{"inspect"}
+	}
+	cmd := exec.Command(recorderd, append(args, "-iface", "lo", "-duration", "120s")...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,12 +23,14 @@ import (
 // runExtract turns a capture into one MP3 per call, plus calls.json. The
 // files are not encrypted, by design: this is for a capture the technician
 // took, not for the box's own recordings.
-func runExtract(args []string, stdout, stderr io.Writer) error {
+func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("extract", stderr)
 	outDir := fs.String("out", "", "directory for the MP3 files and calls.json (required)")
 	cfgPath := fs.String("config", "", "configuration file (call classification settings)")
 	mono := fs.Bool("mono", false, "mix both sides into one channel (default: stereo, outside party left)")
 	bitrate := fs.Int("bitrate", 0, "MP3 bitrate in kbit/s (default 48 stereo, 32 mono)")
+	iface := fs.String("iface", "", "record live from this interface instead of a file (needs root or CAP_NET_RAW)")
+	duration := fs.Duration("duration", 0, "with -iface: stop after this long (default: until interrupted)")
 	var file string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		file, args = args[0], args[1:]
@@ -40,8 +43,8 @@ func runExtract(args []string, stdout, stderr io.Writer) error {
 	} else if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("extract: unexpected argument %q", fs.Arg(0))}
 	}
-	if file == "" || *outDir == "" {
-		return usageError{"extract: usage: recorderd extract FILE -out DIR"}
+	if (file == "" && *iface == "") || *outDir == "" {
+		return usageError{"extract: usage: recorderd extract FILE -out DIR (or -iface NAME for a live capture)"}
 	}
 	cfg := config.Default()
 	if *cfgPath != "" {
@@ -53,7 +56,8 @@ func runExtract(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return fmt.Errorf("extract: %w", err)
 	}
-	entries, readErr, err := extract(file, *outDir, cfg, mix.Config{Mono: *mono, Bitrate: *bitrate})
+	src := source{file: file, iface: *iface, duration: *duration, ctx: ctx}
+	entries, readErr, err := extract(src, *outDir, cfg, mix.Config{Mono: *mono, Bitrate: *bitrate})
 	if err != nil {
 		return err
 	}
@@ -111,7 +115,15 @@ func (s *fileSink) Create(c *track.Call) (io.WriteCloser, error) {
 	return os.Create(filepath.Join(s.dir, name))
 }
 
-func extract(path, dir string, cfg config.Config, mc mix.Config) ([]*extracted, error, error) {
+// source is a capture file, or a live interface for a while.
+type source struct {
+	file     string
+	iface    string
+	duration time.Duration
+	ctx      context.Context
+}
+
+func extract(src source, dir string, cfg config.Config, mc mix.Config) ([]*extracted, error, error) {
 	sink := &fileSink{dir: dir, names: map[*track.Call]string{}}
 	byCall := map[*track.Call]*extracted{}
 	var order []*extracted
@@ -127,7 +139,9 @@ func extract(path, dir string, cfg config.Config, mc mix.Config) ([]*extracted, 
 		if i.Err != nil {
 			e.RecordingFlags = append(e.RecordingFlags, "error")
 			slog.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)
+			return
 		}
+		slog.Info("recording finished", "call_id", i.Call.ID, "file", e.File, "duration", i.Duration)
 	}
 	rec := mix.New(mc, sink, slog.Default())
 	tc := trackConfig(cfg.Calls)
@@ -142,13 +156,44 @@ func extract(path, dir string, cfg config.Config, mc mix.Config) ([]*extracted, 
 	tc.OnRTP = rec.RTP
 	tr := track.New(tc, slog.Default())
 	dec := capture.NewDecoder(capture.Config{}, slog.Default())
-	f, err := capture.OpenFile(path)
+	handle := tr.Handle
+	var readErr error
+	if src.iface != "" {
+		ctx := src.ctx
+		if src.duration > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, src.duration)
+			defer cancel()
+		}
+		live, err := capture.OpenLive(capture.LiveConfig{Interface: src.iface})
+		if err != nil {
+			return nil, nil, err
+		}
+		defer live.Close()
+		slog.Info("capturing", "iface", src.iface)
+		for ctx.Err() == nil {
+			data, ci, err := live.ReadPacketData()
+			if capture.IsTimeout(err) {
+				now := time.Now()
+				tr.Tick(now)
+				rec.Tick(now)
+				continue
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("extract: %s: %w", src.iface, err)
+			}
+			dec.Decode(live.LinkType(), data, ci.Timestamp, handle)
+		}
+		tr.Flush("stopped")
+		rec.Close()
+		slices.SortStableFunc(order, func(a, b *extracted) int { return a.Start.Compare(b.Start.Time) })
+		return order, nil, nil
+	}
+	f, err := capture.OpenFile(src.file)
 	if err != nil {
 		return nil, nil, inputError{err}
 	}
 	defer f.Close()
-	handle := tr.Handle
-	var readErr error
 	var last time.Time
 	for {
 		data, ci, err := f.ReadPacketData()
@@ -156,7 +201,7 @@ func extract(path, dir string, cfg config.Config, mc mix.Config) ([]*extracted, 
 			break
 		}
 		if err != nil {
-			readErr = fmt.Errorf("%s: %w", path, err)
+			readErr = fmt.Errorf("%s: %w", src.file, err)
 			break
 		}
 		dec.Decode(f.LinkType(), data, ci.Timestamp, handle)

@@ -62,6 +62,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usageError{"no command given"}
 	}
 	cmd, args := args[0], args[1:]
+	// Every command logs structured key=value lines to stderr.
+	slog.SetDefault(newLogger(stderr, slog.LevelInfo))
 	switch cmd {
 	case "run":
 		return runDaemon(ctx, args, stderr)
@@ -70,7 +72,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "inspect":
 		return runInspect(ctx, args, stdout, stderr)
 	case "extract":
-		return runExtract(args, stdout, stderr)
+		return runExtract(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "recorderd", version)
 		return nil

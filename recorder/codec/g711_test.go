@@ -1,6 +1,10 @@
 package codec
 
-import "testing"
+import (
+	"testing"
+
+	ct "callrec/recorder/capture/capturetest"
+)
 
 // Values from ITU-T G.711 Tables 1a and 2a: the decoder output for the
 // code words at the ends and middle of the range.
@@ -36,4 +40,23 @@ func TestG711Monotonic(t *testing.T) {
 			t.Errorf("%s has %d distinct levels, want at least 255", name, n)
 		}
 	}
+}
+
+// TestULawRoundTrip checks the test helper's µ-law compressor against our
+// expander: every level comes back within its quantization step.
+func TestULawRoundTrip(t *testing.T) {
+	for v := -32000; v <= 32000; v += 37 {
+		got := DecodeULaw(nil, ct.ULaw([]int16{int16(v)}))[0]
+		step := max(abs(v)/16, 8)
+		if d := abs(int(got) - v); d > step {
+			t.Fatalf("µ-law round trip of %d = %d (off by %d, step %d)", v, got, d, step)
+		}
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
 }

@@ -8,7 +8,10 @@ import "math"
 // It keeps its history across calls, so packet boundaries leave no clicks.
 // The output lags the input by UpsampleDelay output samples.
 type Upsampler struct {
-	hist [2 * halfTaps]float32 // the last input samples, oldest first
+	// The last input samples, kept twice over (at i and i+2*halfTaps) so
+	// that the filter always reads them contiguously without shifting.
+	hist [4 * halfTaps]float32
+	pos  int
 }
 
 const halfTaps = 16 // taps each side of the centre in the odd phase
@@ -44,16 +47,21 @@ func bessel0(x float64) float64 {
 
 // Upsample appends two output samples per input sample to dst.
 func (u *Upsampler) Upsample(dst, src []int16) []int16 {
+	const n = 2 * halfTaps
 	for _, s := range src {
-		copy(u.hist[:], u.hist[1:])
-		u.hist[len(u.hist)-1] = float32(s)
-		// Even phase: the sample at the filter's centre; odd phase: the
-		// interpolation half-way to the next one.
+		v := float32(s)
+		u.hist[u.pos] = v
+		u.hist[u.pos+n] = v
+		u.pos = (u.pos + 1) % n
+		// Oldest first: x[k] = hist[pos+k]. The even phase is the sample at
+		// the filter's centre; the odd phase interpolates half-way to the
+		// next, with symmetric taps (h[k] = h[n-1-k]) taken in pairs.
+		x := (*[n]float32)(u.hist[u.pos : u.pos+n])
 		var acc float32
-		for k, h := range oddPhase {
-			acc += h * u.hist[k]
+		for k := range halfTaps {
+			acc += oddPhase[k] * (x[k] + x[n-1-k])
 		}
-		dst = append(dst, int16(u.hist[halfTaps-1]), clamp16(acc))
+		dst = append(dst, int16(x[halfTaps-1]), clamp16(acc))
 	}
 	return dst
 }

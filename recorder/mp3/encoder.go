@@ -19,8 +19,8 @@ type Encoder struct {
 	in       [2][1152]float32 // one frame of pending input per channel
 	nin      int              // samples per channel in 'in'
 	fb       [2]filterbank
-	sp       [2][2]spectrum // [granule][channel]
-	gr       [2][2]granule
+	sp       [][2]spectrum // [granule][channel]: one granule per frame in MPEG-2
+	gr       [][2]granule
 	ms       bool // this frame is coded as mid/side
 	regions  regionSearch
 	lastGain [2]int // each channel's last global_gain: the next search's start
@@ -46,7 +46,8 @@ func NewEncoder(w io.Writer, cfg Config) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Encoder{w: w, f: f, nch: cfg.Channels}
+	e := &Encoder{w: w, f: f, nch: cfg.Channels,
+		sp: make([][2]spectrum, f.granules), gr: make([][2]granule, f.granules)}
 	maxFrame := 144*320*1000/32000 + 1
 	e.out = make([]byte, 0, 8*maxFrame)
 	e.slots = make([]slot, 0, 8)

@@ -46,7 +46,7 @@ var mdctWindow = func() (w [36]float32) {
 
 // filterbank holds one channel's analysis state.
 type filterbank struct {
-	hist [2048]float32 // input history in time order; hist[:n] is written
+	hist [1024]float32 // input history in time order; hist[:n] is written
 	n    int
 	prev [32][18]float32 // last granule's subband samples, for the MDCT overlap
 	cur  [32][18]float32

@@ -1,6 +1,9 @@
 package mp3
 
-import "math"
+import (
+	"math"
+	mbits "math/bits"
+)
 
 // Quantization and noiseless coding (11172-3 2.4.3.4 and Annex C.1.5.4).
 //
@@ -309,19 +312,32 @@ func (g *tableGroup) countEscapes(ix []int32) (sum, esc uint64) {
 // pickLinbits chooses, in each family, the smallest table whose linbits
 // reach the largest value m, and returns the cheaper of the two.
 func (g *tableGroup) pickLinbits(sum, esc uint64, m int32) (table, bits int) {
+	need := mbits.Len32(uint32(m - 15)) // linbits needed for m
 	bits = math.MaxInt
-	for lane, family := range g.tables {
-		for t := family; t < family+8; t++ {
-			if lin := huffTables[t].linbits; int32(1)<<lin+14 >= m {
-				if n := int(sum>>(16*lane)&0xffff) + int(esc)*lin; n < bits {
-					table, bits = t, n
-				}
-				break
-			}
+	for lane := range g.tables {
+		t := linbitsTable[lane][need]
+		if n := int(sum>>(16*lane)&0xffff) + int(esc)*huffTables[t].linbits; n < bits {
+			table, bits = t, n
 		}
 	}
 	return table, bits
 }
+
+// linbitsTable[f][n] is the smallest table of family f (0: 16-23, 1:
+// 24-31) with at least n linbits.
+var linbitsTable = func() (lt [2][14]int) {
+	for f, family := range []int{16, 24} {
+		for n := range 14 {
+			for t := family; t < family+8; t++ {
+				if huffTables[t].linbits >= n {
+					lt[f][n] = t
+					break
+				}
+			}
+		}
+	}
+	return lt
+}()
 
 // count sums the packed lengths of pairs of values, all below xlen.
 func (g *tableGroup) count(ix []int32) uint64 {

@@ -13,7 +13,7 @@ const Rate = 16000
 
 // Timing bounds, in timeline samples.
 const (
-	window    = 4 * Rate            // samples held: far more than the hold-back
+	window    = Rate / 2            // samples held: the hold-back, jitter and the largest packet fit within
 	maxJump   = Rate                // a timestamp this far from arrival time is a jump: re-anchor
 	driftTol  = Rate / 100          // 10 ms: how far the timeline may drift before it is corrected
 	driftSpan = 2 * Rate            // the span over which network delay's minimum is measured

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"callrec/recorder/codec"
 	ct "callrec/recorder/capture/capturetest"
+	"callrec/recorder/codec"
 )
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)

@@ -3,6 +3,7 @@ package capturetest
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -130,4 +131,58 @@ func Silence(int) []byte {
 		b[i] = 0xff
 	}
 	return b
+}
+
+// ULaw compresses linear samples to G.711 µ-law (ITU-T G.711), so tests
+// can send known audio.
+func ULaw(pcm []int16) []byte {
+	out := make([]byte, len(pcm))
+	for i, s := range pcm {
+		v := int32(s)
+		sign := byte(0x80)
+		if v < 0 {
+			v, sign = -v, 0
+		}
+		v = min(v+0x84, 0x7fff)
+		exp := 7
+		for mask := int32(0x4000); exp > 0 && v&mask == 0; mask >>= 1 {
+			exp--
+		}
+		mant := byte(v>>(uint(exp)+3)) & 0x0f
+		out[i] = ^(sign | byte(exp)<<4 | mant) ^ 0x80
+	}
+	return out
+}
+
+// ToneCall scripts a complete call between two parties whose audio is a
+// tone each (callerHz, calleeHz, 8 kHz µ-law) for the given time.
+func ToneCall(d *Dialog, t0 time.Time, dur time.Duration, callerHz, calleeHz float64) []Frame {
+	a, b := d.Caller, d.Callee
+	var out []Frame
+	at := t0
+	add := func(from, to Party, msg []byte) {
+		out = append(out, Frame{Time: at, Data: UDPFrame(from.SIP, to.SIP, msg)})
+		at = at.Add(5 * time.Millisecond)
+	}
+	add(a, b, d.Request("INVITE", true, "sendrecv"))
+	add(b, a, d.Response(180, "Ringing", "INVITE", true, ""))
+	add(b, a, d.Response(200, "OK", "INVITE", true, "sendrecv"))
+	add(a, b, d.Request("ACK", true, ""))
+	n := int(dur / (20 * time.Millisecond))
+	tone := func(hz float64, i int) []byte {
+		pcm := make([]int16, 160)
+		for j := range pcm {
+			pcm[j] = int16(8000 * math.Sin(2*math.Pi*hz*float64(i*160+j)/8000))
+		}
+		return ULaw(pcm)
+	}
+	fa := Stream(a.RTP, b.RTP, 0xa1, at, n, func(i int) []byte { return tone(callerHz, i) })
+	fb := Stream(b.RTP, a.RTP, 0xb2, at.Add(7*time.Millisecond), n, func(i int) []byte { return tone(calleeHz, i) })
+	for i := range n {
+		out = append(out, fa[i], fb[i])
+	}
+	at = at.Add(dur + 10*time.Millisecond)
+	add(a, b, d.Request("BYE", true, ""))
+	add(b, a, d.Response(200, "OK", "BYE", true, ""))
+	return out
 }

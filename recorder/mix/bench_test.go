@@ -1,0 +1,152 @@
+package mix_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"callrec/recorder/capture"
+	ct "callrec/recorder/capture/capturetest"
+	"callrec/recorder/mix"
+	"callrec/recorder/track"
+)
+
+type discardSink struct{}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+func (discardSink) Create(*track.Call) (io.WriteCloser, error) { return nopCloser{io.Discard}, nil }
+
+// concurrentCalls scripts n simultaneous G.711 calls of the given length.
+func concurrentCalls(n int, dur time.Duration) []ct.Frame {
+	var frames []ct.Frame
+	for i := range n {
+		a := party(fmt.Sprint(200+i), fmt.Sprintf("10.1.%d.1", i), 4000, "a")
+		b := party(fmt.Sprintf("0163296%04d", i), fmt.Sprintf("10.2.%d.1", i), 6000, "b")
+		d := &ct.Dialog{CallID: fmt.Sprintf("bench-%d", i), Caller: a, Callee: b}
+		frames = append(frames, ct.ToneCall(d, t0.Add(time.Duration(i)*time.Millisecond), dur, 400+float64(i), 1200+float64(i))...)
+	}
+	slices.SortStableFunc(frames, func(x, y ct.Frame) int { return x.Time.Compare(y.Time) })
+	return frames
+}
+
+// BenchmarkCallPath measures the whole path for G.711 stereo calls:
+// capture file → decode → track → RTP timeline → resample → mix → MP3.
+// It reports CPU per recorded call-second, the calls one core sustains in
+// real time, memory per active call, and the ratio to the lame CLI (-q 5)
+// encoding the same length of audio.
+func BenchmarkCallPath(b *testing.B) {
+	const calls, seconds = 20, 10
+	var pcap bytes.Buffer
+	ct.WritePcap(&pcap, 1, concurrentCalls(calls, seconds*time.Second))
+	lame := lameSeconds(b, seconds)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		replayAll(b, pcap.Bytes(), 0)
+	}
+	perCallSecond := b.Elapsed().Seconds() / float64(b.N*calls*seconds)
+	b.ReportMetric(perCallSecond*1000, "cpu-ms/call-s")
+	b.ReportMetric(1/perCallSecond, "calls/core")
+	if lame > 0 {
+		b.ReportMetric(perCallSecond/lame, "x-lame-q5")
+	}
+	b.StopTimer()
+	b.ReportMetric(bytesPerActiveCall(b)/1024, "KiB/call")
+}
+
+// replayAll runs a pcap through the path; with stopAt > 0 it stops after
+// that many packets, leaving the calls active, and returns the recorder.
+func replayAll(tb testing.TB, pcap []byte, stopAt int) *mix.Recorder {
+	src, err := capture.NewReader(bytes.NewReader(pcap))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rec := mix.New(mix.Config{}, discardSink{}, nil)
+	tr := track.New(track.Config{OnEvent: rec.Event, OnRTP: rec.RTP}, nil)
+	dec := capture.NewDecoder(capture.Config{}, nil)
+	h := tr.Handle
+	for n := 0; stopAt == 0 || n < stopAt; n++ {
+		data, ci, err := src.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		dec.Decode(src.LinkType(), data, ci.Timestamp, h)
+	}
+	if stopAt == 0 {
+		tr.Flush("capture_end")
+		rec.Close()
+	}
+	return rec
+}
+
+// bytesPerActiveCall measures the heap that each call in progress holds:
+// the slope between 10 and 40 concurrent calls, stopped half-way.
+func bytesPerActiveCall(tb testing.TB) float64 {
+	heap := func(n int) (uint64, *mix.Recorder) {
+		frames := concurrentCalls(n, 4*time.Second)
+		var pcap bytes.Buffer
+		ct.WritePcap(&pcap, 1, frames)
+		rec := replayAll(tb, pcap.Bytes(), len(frames)/2)
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc, rec
+	}
+	h10, r10 := heap(10)
+	h40, r40 := heap(40)
+	runtime.KeepAlive(r10)
+	runtime.KeepAlive(r40)
+	return (float64(h40) - float64(h10)) / 30
+}
+
+// lameSeconds is lame's CPU time per second of 16 kHz stereo audio at 48
+// kbit/s (-q 5), or 0 when lame is not installed.
+func lameSeconds(b *testing.B, seconds int) float64 {
+	if _, err := exec.LookPath("lame"); err != nil {
+		if os.Getenv("CI") == "true" {
+			b.Fatal("lame not installed under CI")
+		}
+		return 0
+	}
+	raw := make([]byte, 4*16000*seconds)
+	for i := range 16000 * seconds {
+		binary.LittleEndian.PutUint16(raw[4*i:], uint16(int16(8000*sinTable(i, 500))))
+		binary.LittleEndian.PutUint16(raw[4*i+2:], uint16(int16(8000*sinTable(i, 900))))
+	}
+	dir := b.TempDir()
+	in := filepath.Join(dir, "in.raw")
+	os.WriteFile(in, raw, 0o600)
+	best := time.Duration(1 << 62)
+	for range 3 {
+		cmd := exec.Command("lame", "--quiet", "-r", "-s", "16", "--bitwidth", "16", "--signed", "--little-endian",
+			"-m", "j", "-b", "48", "--cbr", "-q", "5", in, filepath.Join(dir, "out.mp3"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("lame: %v: %s", err, out)
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		best = min(best, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()))
+	}
+	return best.Seconds() / float64(seconds)
+}
+
+func sinTable(i int, hz float64) float64 {
+	return math.Sin(2 * math.Pi * hz * float64(i) / 16000)
+}

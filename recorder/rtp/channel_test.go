@@ -146,6 +146,20 @@ func TestImpairments(t *testing.T) {
 		// A fast clock sends 60.06 s of audio in 60 s: staying aligned means
 		// dropping 10 ms at each correction.
 		{"clock 0.1% fast", func() []packet { return stream(3000, 1.001, 11) }, 8, 160},
+		{"timestamp jump", func() []packet {
+			p := stream(n, 1, 13)
+			for i := n / 2; i < n; i++ { // a re-INVITE moved the source: same SSRC, new timestamps
+				p[i].data = ct.RTP(0, uint16(i), uint32(i*160+5_000_000), 0x1234, false, p[i].payload)
+			}
+			return p
+		}, 0, 0},
+		{"wrap-around", func() []packet {
+			p := stream(n, 1, 14)
+			for i := range p { // sequence and timestamp both wrap mid-stream
+				p[i].data = ct.RTP(0, uint16(65400+i), uint32(1<<32-40000+i*160), 0x1234, false, p[i].payload)
+			}
+			return p
+		}, 0, 0},
 		{"clock 0.1% slow", func() []packet { return stream(3000, 0.999, 12) }, 0, 160},
 	}
 	for _, tt := range tests {

@@ -14,5 +14,6 @@ require (
 
 require (
 	github.com/gotranspile/g722 v0.0.0-20240123003956-384a1bb16a19 // indirect
+	github.com/pion/opus v0.1.0 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
 )

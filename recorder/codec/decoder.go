@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gotranspile/g722"
+	"github.com/pion/opus"
 )
 
 // Decoder turns one RTP payload into linear PCM at its Rate. Decoders
@@ -12,11 +13,10 @@ import (
 type Decoder interface {
 	// Decode appends the payload's samples (mono) to dst.
 	Decode(dst []int16, payload []byte) []int16
-	// Rate is the sample rate of the output.
+	// Rate is the sample rate of the output. It can differ from the RTP
+	// clock: G.722 is 16 kHz audio on an 8 kHz clock (RFC 3551 4.5.2), Opus
+	// is decoded to 16 kHz from a 48 kHz clock (RFC 7587).
 	Rate() int
-	// SamplesPerTick is output samples per RTP timestamp unit: 2 for G.722,
-	// whose RTP clock runs at 8 kHz for 16 kHz audio (RFC 3551 4.5.2).
-	SamplesPerTick() int
 }
 
 // New returns a decoder for an SDP encoding name (any case) with its RTP
@@ -37,6 +37,12 @@ func New(name string, clock, channels int) (Decoder, bool) {
 			channels = 1
 		}
 		return l16{rate: clock, channels: channels}, true
+	case "OPUS":
+		d, err := opus.NewDecoderWithOutput(16000, 1)
+		if err != nil {
+			return nil, false
+		}
+		return &opusDecoder{d: d, buf: make([]int16, 16000*120/1000)}, true
 	case "CN":
 		return comfortNoise{}, true
 	}
@@ -51,8 +57,7 @@ func (g g711) Decode(dst []int16, p []byte) []int16 {
 	}
 	return DecodeALaw(dst, p)
 }
-func (g711) Rate() int           { return 8000 }
-func (g711) SamplesPerTick() int { return 1 }
+func (g711) Rate() int { return 8000 }
 
 type g722Decoder struct {
 	d   *g722.Decoder
@@ -66,8 +71,7 @@ func (g *g722Decoder) Decode(dst []int16, p []byte) []int16 {
 	n := g.d.Decode(g.buf[:2*len(p)], p)
 	return append(dst, g.buf[:n]...)
 }
-func (*g722Decoder) Rate() int           { return 16000 }
-func (*g722Decoder) SamplesPerTick() int { return 2 }
+func (*g722Decoder) Rate() int { return 16000 }
 
 // l16 is linear 16-bit big-endian PCM (RFC 3551 4.5.11), mixed to mono.
 type l16 struct{ rate, channels int }
@@ -83,8 +87,22 @@ func (l l16) Decode(dst []int16, p []byte) []int16 {
 	}
 	return dst
 }
-func (l l16) Rate() int         { return l.rate }
-func (l16) SamplesPerTick() int { return 1 }
+func (l l16) Rate() int { return l.rate }
+
+// opusDecoder decodes Opus (SILK, CELT or hybrid) to 16 kHz mono.
+type opusDecoder struct {
+	d   opus.Decoder
+	buf []int16 // up to 120 ms, the longest Opus packet
+}
+
+func (o *opusDecoder) Decode(dst []int16, p []byte) []int16 {
+	n, err := o.d.DecodeToInt16(p, o.buf)
+	if err != nil {
+		return dst // a damaged packet: its place stays silent
+	}
+	return append(dst, o.buf[:n]...)
+}
+func (*opusDecoder) Rate() int { return 16000 }
 
 // comfortNoise decodes RFC 3389 packets as silence: the recording keeps
 // its length and the far side's background is not invented.
@@ -92,4 +110,3 @@ type comfortNoise struct{}
 
 func (comfortNoise) Decode(dst []int16, _ []byte) []int16 { return dst }
 func (comfortNoise) Rate() int                            { return 8000 }
-func (comfortNoise) SamplesPerTick() int                  { return 1 }

@@ -12,11 +12,10 @@ func TestNewKnowsTheBoxsCodecs(t *testing.T) {
 	for _, c := range []struct {
 		name        string
 		clock, rate int
-		perTick     int
-	}{{"PCMU", 8000, 8000, 1}, {"pcma", 8000, 8000, 1}, {"G722", 8000, 16000, 2}, {"L16", 16000, 16000, 1}, {"CN", 8000, 8000, 1}} {
+	}{{"PCMU", 8000, 8000}, {"pcma", 8000, 8000}, {"G722", 8000, 16000}, {"L16", 16000, 16000}, {"opus", 48000, 16000}, {"CN", 8000, 8000}} {
 		d, ok := New(c.name, c.clock, 1)
-		if !ok || d.Rate() != c.rate || d.SamplesPerTick() != c.perTick {
-			t.Errorf("New(%s) = %v, rate %d, per tick %d", c.name, ok, d.Rate(), d.SamplesPerTick())
+		if !ok || d.Rate() != c.rate {
+			t.Errorf("New(%s) = %v, rate %d", c.name, ok, d.Rate())
 		}
 	}
 	for _, name := range []string{"G729", "GSM", "SPEEX", "ILBC", "G726-32", "H264"} {

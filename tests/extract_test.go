@@ -26,7 +26,7 @@ type extractedCall struct {
 	Answered   string
 	File       string `json:"file"`
 	DurationMS int64  `json:"duration_ms"`
-	Flags2     []string
+	InbandDTMF string `json:"inband_dtmf"`
 }
 
 func runExtract(t *testing.T, args ...string) (string, []extractedCall) {
@@ -234,6 +234,9 @@ func TestExtractFidelity(t *testing.T) {
 				t.Fatalf("calls %+v, want one with a recording", calls)
 			}
 			c := calls[0]
+			if c.InbandDTMF != "" {
+				t.Errorf("in-band DTMF %q detected in speech: a false alarm", c.InbandDTMF)
+			}
 			left, right := decodeMP3(t, filepath.Join(out, c.File))
 			// The recording's length is the call's: from the answer (or
 			// first audio) to the end; the MP3 rounds up to a frame.

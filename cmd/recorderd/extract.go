@@ -90,7 +90,8 @@ type extracted struct {
 	File           string       `json:"file,omitempty"`
 	DurationMS     int64        `json:"duration_ms"`
 	RecordingFlags []string     `json:"recording_flags"`
-	Channels       [2]rtp.Stats `json:"channel_stats"` // left, right
+	InbandDTMF     string       `json:"inband_dtmf,omitempty"` // digits heard in the audio, in order
+	Channels       [2]rtp.Stats `json:"channel_stats"`         // left, right
 }
 
 func countFiles(es []*extracted) int {
@@ -142,6 +143,11 @@ func extract(src source, dir string, cfg config.Config, mc mix.Config) ([]*extra
 			return
 		}
 		slog.Info("recording finished", "call_id", i.Call.ID, "file", e.File, "duration", i.Duration)
+	}
+	mc.OnDTMF = func(c *track.Call, digit string, _ bool, _ time.Time) {
+		if e := byCall[c]; e != nil {
+			e.InbandDTMF += digit
+		}
 	}
 	rec := mix.New(mc, sink, slog.Default())
 	tc := trackConfig(cfg.Calls)

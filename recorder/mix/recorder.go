@@ -35,6 +35,9 @@ type Config struct {
 	HoldBack time.Duration // how long audio waits for late packets (default 200 ms)
 	// OnFinish, if set, is called when a recording is complete.
 	OnFinish func(Info)
+	// OnDTMF, if set, receives in-band DTMF digits heard in a call's G.711
+	// audio; left says which channel (the outside party, for external calls).
+	OnDTMF func(c *track.Call, digit string, left bool, at time.Time)
 }
 
 // Recorder makes the recordings. Feed it the tracker's events and RTP
@@ -156,6 +159,12 @@ func (r *Recorder) start(rec *recording, firstAudio time.Time) {
 		return c.Name, c.Rate, c.Channels, ok
 	}
 	rec.ch = [2]*rtp.Channel{rtp.NewChannel(rec.origin, lookup), rtp.NewChannel(rec.origin, lookup)}
+	if r.cfg.OnDTMF != nil {
+		for i, ch := range rec.ch {
+			left := i == 0
+			ch.OnDigit = func(d byte, at time.Time) { r.cfg.OnDTMF(rec.call, string(d), left, at) }
+		}
+	}
 	w, err := r.sink.Create(rec.call)
 	if err != nil {
 		rec.err = fmt.Errorf("mix: create recording: %w", err)

@@ -176,3 +176,37 @@ func TestSinkFailure(t *testing.T) {
 		t.Fatalf("infos %+v, want the sink's error reported", infos)
 	}
 }
+
+// TestInbandDTMF checks digits played as tones in G.711 audio are found.
+func TestInbandDTMF(t *testing.T) {
+	d := &ct.Dialog{CallID: "dtmf@x", Caller: ext, Callee: desk}
+	frames := ct.ToneCall(d, t0, 2*time.Second, 500, 900)
+	// Replace the caller's audio with the digits 4 and 2 (100 ms each).
+	digits := map[int][2]float64{10: {770, 1209}, 11: {770, 1209}, 12: {770, 1209}, 13: {770, 1209}, 14: {770, 1209},
+		30: {697, 1336}, 31: {697, 1336}, 32: {697, 1336}, 33: {697, 1336}, 34: {697, 1336}}
+	n := 0
+	for i, f := range frames {
+		if len(f.Data) < 180 || !bytes.Contains(f.Data[42:54], []byte{0, 0, 0, 0xa1}) {
+			continue // not the caller's RTP (SSRC 0xa1)
+		}
+		if fr, ok := digits[n]; ok {
+			pcm := make([]int16, 160)
+			for j := range pcm {
+				tt := float64(n*160+j) / 8000
+				pcm[j] = int16(6000*math.Sin(2*math.Pi*fr[0]*tt) + 5000*math.Sin(2*math.Pi*fr[1]*tt))
+			}
+			copy(frames[i].Data[len(f.Data)-160:], ct.ULaw(pcm))
+		}
+		n++
+	}
+	var got string
+	cfg := mix.Config{OnDTMF: func(_ *track.Call, d string, left bool, _ time.Time) {
+		if left {
+			got += d
+		}
+	}}
+	record(t, cfg, &memSink{files: map[string]*buf{}}, frames)
+	if got != "42" {
+		t.Fatalf("in-band digits %q, want \"42\"", got)
+	}
+}

@@ -67,6 +67,11 @@ type Channel struct {
 	pcm     []int16
 	pkt     pionrtp.Packet
 	heard   bool
+	dtmf    codec.DTMFDetector
+	digits  []byte
+	// OnDigit, if set, receives in-band DTMF digits found in 8 kHz audio
+	// (G.711), with the arrival time of the packet they start in.
+	OnDigit func(digit byte, at time.Time)
 }
 
 // NewChannel returns a direction whose timeline starts at origin.
@@ -114,6 +119,12 @@ func (c *Channel) Push(arrival time.Time, buf []byte) {
 	}
 	pos := c.place(h.Timestamp, arrivalPos)
 	c.pcm = c.dec.Decode(c.pcm[:0], c.pkt.Payload)
+	if c.OnDigit != nil && c.dec.Rate() == Rate/2 {
+		c.digits = c.dtmf.Feed(c.pcm, c.digits[:0])
+		for _, d := range c.digits {
+			c.OnDigit(d, arrival)
+		}
+	}
 	c.write(pos, c.pcm, c.dec.Rate())
 }
 

@@ -273,13 +273,12 @@ type flowPair struct{ src, dst netip.AddrPort }
 
 // candidate is a UDP flow that looks like RTP but that no SDP announced.
 type candidate struct {
-	ssrc    uint32
-	seq     uint16
-	good    int // packets continuing the sequence
-	first   time.Time
-	last    time.Time
-	src     netip.AddrPort // the first packet's sender: the "caller"
-	pending bool
+	ssrc  uint32
+	seq   uint16
+	good  int // packets continuing the sequence
+	first time.Time
+	last  time.Time
+	src   netip.AddrPort // the first packet's sender: the "caller"
 }
 
 // candidateThreshold is how many in-sequence packets make a flow RTP.

@@ -372,9 +372,12 @@ func (e *Encoder) bestRegions(gr *granule) {
 	for b := range nb + 1 {
 		t2s[b], n2s[b] = rs.cost(gr, sfb, end, b, nb)
 	}
-	for r0 := 0; r0 < 16 && r0+1 < nb; r0++ {
+	// Around the rate loop's split: the best split is rarely far from it,
+	// and the full 16×8 search costs more than it saves.
+	h0, h1 := gr.region0, gr.region1
+	for r0 := max(h0-3, 0); r0 <= h0+3 && r0 < 16 && r0+1 < nb; r0++ {
 		t0, n0 := rs.cost(gr, sfb, end, 0, r0+1)
-		for r1 := 0; r1 < 8; r1++ {
+		for r1 := max(h1-3, 0); r1 <= h1+3 && r1 < 8; r1++ {
 			b2 := min(r0+r1+2, nb)
 			t1, n1 := rs.cost(gr, sfb, end, r0+1, b2)
 			t2, n2 := t2s[b2], n2s[b2]

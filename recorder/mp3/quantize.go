@@ -46,6 +46,10 @@ type granule struct {
 	ix          [576]int32 // magnitudes; the signs are those of xr
 }
 
+// inaudible is the magnitude below which a line is coded as zero: about
+// -100 dBFS, under the rounding noise of 16-bit audio.
+const inaudible = 1e-5
+
 // spectrum is one channel's frequency lines, prepared for quantization.
 type spectrum struct {
 	xr      [576]float32
@@ -62,6 +66,13 @@ func (s *spectrum) prepare() {
 	var energy, sqrtSum float32 // per granule; float32 sums suffice
 	for i, v := range s.xr {
 		a := abs32(v)
+		if a < inaudible {
+			// Below the 16-bit input's own rounding noise: coded as zero,
+			// which also keeps the empty top of band-limited telephony
+			// audio out of every quantization pass.
+			s.xr[i], s.ax[i], s.x34[i] = 0, 0, 0
+			continue
+		}
 		s.ax[i] = a
 		energy += a * a
 		// float32(math.Sqrt(float64(x))) compiles to one single-precision

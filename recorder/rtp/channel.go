@@ -13,7 +13,7 @@ const Rate = 16000
 
 // Timing bounds, in timeline samples.
 const (
-	window    = Rate / 2            // samples held: the hold-back, jitter and the largest packet fit within
+	window    = 8192                // samples held (0.51 s): the hold-back, jitter and the largest packet fit within; a power of two, for cheap ring indices
 	maxJump   = Rate                // a timestamp this far from arrival time is a jump: re-anchor
 	driftTol  = Rate / 100          // 10 ms: how far the timeline may drift before it is corrected
 	driftSpan = 2 * Rate            // the span over which network delay's minimum is measured
@@ -239,7 +239,7 @@ func (c *Channel) write(pos int64, pcm []int16, rate int) {
 	for i, s := range pcm {
 		p := pos + int64(i)
 		if p >= c.done {
-			c.b16[p%window] = s
+			c.b16[p&(window-1)] = s
 		}
 	}
 }
@@ -255,7 +255,7 @@ func (c *Channel) write8(pos8 int64, pcm []int16) {
 	c.heard = true
 	for i, s := range pcm {
 		if p := pos8 + int64(i); p >= consumed {
-			c.b8[p%(window/2)] = s
+			c.b8[p&(window/2-1)] = s
 		}
 	}
 }
@@ -285,7 +285,7 @@ func (c *Channel) Read(dst []int16, upTo int64) []int16 {
 	for p := from8; p < to8; {
 		n := int(min(to8-p, int64(len(in))))
 		for i := range n {
-			k := (p + int64(i)) % (window / 2)
+			k := (p + int64(i)) & (window/2 - 1)
 			in[i] = c.b8[k]
 			c.b8[k] = 0
 		}
@@ -295,7 +295,7 @@ func (c *Channel) Read(dst []int16, upTo int64) []int16 {
 	c.fed8 = to8
 	out := dst[start:]
 	for i := range out {
-		k := (c.done + int64(i)) % window
+		k := (c.done + int64(i)) & (window - 1)
 		out[i] = sat(int32(out[i]) + int32(c.b16[k]))
 		c.b16[k] = 0
 	}

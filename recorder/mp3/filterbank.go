@@ -9,10 +9,9 @@ import "math"
 // served better by the finer frequency resolution than by short blocks.
 
 var (
-	analysisWindow [512]float32    // C[i] = D[i]/32 (Table 3-C.1)
-	windowByPhase  [64][8]float32  // C[i+64j] at [i][j]
-	mdctBasis      [18][18]float32 // DCT-IV of the folded, windowed block, scaled 1/9
-	aliasCS        [8]float32      // alias-reduction coefficients (Table 3-B.9)
+	analysisWindow [512]float32   // C[i] = D[i]/32 (Table 3-C.1)
+	windowByPhase  [64][8]float32 // C[i+64j] at [i][j]
+	aliasCS        [8]float32     // alias-reduction coefficients (Table 3-B.9)
 	aliasCA        [8]float32
 )
 
@@ -22,13 +21,8 @@ func init() {
 		windowByPhase[i%64][i/64] = analysisWindow[i]
 	}
 	// The 36-point MDCT X[k] = Σ w[n]x[n]cos(π/72(2n+19)(2k+1)) folds into an
-	// 18-point DCT-IV; the scale 1/9 makes the decoder's IMDCT and overlap-add
-	// reconstruct the input exactly.
-	for k := range 18 {
-		for n := range 18 {
-			mdctBasis[k][n] = float32(math.Cos(math.Pi/72*float64((2*n+1)*(2*k+1))) / 9)
-		}
-	}
+	// 18-point DCT-IV (dct4.go), scaled 1/9 so that the decoder's IMDCT and
+	// overlap-add reconstruct the input exactly.
 	ci := [8]float64{-0.6, -0.535, -0.33, -0.185, -0.095, -0.041, -0.0142, -0.0037}
 	for i, c := range ci {
 		sq := math.Sqrt(1 + c*c)
@@ -136,13 +130,5 @@ func (fb *filterbank) mdct(sb int, out *[18]float32) {
 			u[n+9] = s * (w[n]*p[n] + w[17-n]*p[17-n])
 		}
 	}
-	for k := 0; k < 18; k += 2 {
-		r0, r1 := &mdctBasis[k], &mdctBasis[k+1]
-		var s0, s1 float32
-		for n, v := range u {
-			s0 += r0[n] * v
-			s1 += r1[n] * v
-		}
-		out[k], out[k+1] = s0, s1
-	}
+	dct4(&u, out)
 }

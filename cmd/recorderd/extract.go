@@ -13,6 +13,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"callrec/firmware/config"
 	"callrec/recorder/capture"
 	"callrec/recorder/mix"
@@ -31,17 +33,9 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	bitrate := fs.Int("bitrate", 0, "MP3 bitrate in kbit/s (default 48 stereo, 32 mono)")
 	iface := fs.String("iface", "", "record live from this interface instead of a file (needs root or CAP_NET_RAW)")
 	duration := fs.Duration("duration", 0, "with -iface: stop after this long (default: until interrupted)")
-	var file string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		file, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if file == "" && fs.NArg() == 1 {
-		file = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("extract: unexpected argument %q", fs.Arg(0))}
+	file, err := parseWithFile(fs, args)
+	if err != nil {
+		return err
 	}
 	if (file == "" && *iface == "") || *outDir == "" {
 		return usageError{"extract: usage: recorderd extract FILE -out DIR (or -iface NAME for a live capture)"}
@@ -165,34 +159,17 @@ func extract(src source, dir string, cfg config.Config, mc mix.Config) ([]*extra
 	handle := tr.Handle
 	var readErr error
 	if src.iface != "" {
-		ctx := src.ctx
-		if src.duration > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, src.duration)
-			defer cancel()
-		}
-		live, err := capture.OpenLive(capture.LiveConfig{Interface: src.iface})
-		if err != nil {
-			return nil, nil, err
-		}
-		defer live.Close()
-		slog.Info("capturing", "iface", src.iface)
-		for ctx.Err() == nil {
-			data, ci, err := live.ReadPacketData()
-			if capture.IsTimeout(err) {
-				now := time.Now()
-				tr.Tick(now)
-				rec.Tick(now)
-				continue
-			}
-			if err != nil {
-				return nil, nil, fmt.Errorf("extract: %s: %w", src.iface, err)
-			}
-			dec.Decode(live.LinkType(), data, ci.Timestamp, handle)
-		}
+		err := captureLive(src.ctx, src.iface, src.duration, slog.Default(),
+			func(dec *capture.Decoder, data []byte, at time.Time) {
+				dec.Decode(layers.LinkTypeEthernet, data, at, handle)
+			},
+			func(now time.Time) { tr.Tick(now); rec.Tick(now) })
 		tr.Flush("stopped")
 		rec.Close()
 		slices.SortStableFunc(order, func(a, b *extracted) int { return a.Start.Compare(b.Start.Time) })
+		if err != nil {
+			return order, nil, fmt.Errorf("extract: %w", err)
+		}
 		return order, nil, nil
 	}
 	f, err := capture.OpenFile(src.file)

@@ -9,8 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
 
 	"callrec/firmware/config"
 	"callrec/recorder/capture"
@@ -27,18 +28,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	ladder := fs.Bool("messages", false, "print the SIP messages, one line each, instead of the calls")
 	iface := fs.String("iface", "", "capture live from this interface instead of a file (needs root or CAP_NET_RAW)")
 	duration := fs.Duration("duration", 0, "with -iface: stop after this long (default: until interrupted)")
-	// The file comes first or after the flags.
-	var file string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		file, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if file == "" && fs.NArg() == 1 {
-		file = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("inspect: unexpected argument %q", fs.Arg(0))}
+	file, err := parseWithFile(fs, args)
+	if err != nil {
+		return err
 	}
 	if file == "" && *iface == "" {
 		return usageError{"inspect: no capture file given (or -iface for a live capture)"}
@@ -188,45 +180,24 @@ func printLadder(path string, stdout io.Writer) error {
 // until ctx is done or the duration has passed; calls still open then are
 // printed with end_reason "stopped".
 func inspectLive(ctx context.Context, iface string, d time.Duration, cfg config.Config, stdout, stderr io.Writer) error {
-	if d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
-	}
-	src, err := capture.OpenLive(capture.LiveConfig{Interface: iface})
-	if err != nil {
-		return err
-	}
-	defer src.Close()
 	log := newLogger(stderr, slog.LevelInfo)
-	var mu sync.Mutex // stdout is written from the capture loop only; the lock documents it
-	enc := json.NewEncoder(stdout)
+	enc := json.NewEncoder(stdout) // written only from the capture loop
 	tc := trackConfig(cfg.Calls)
 	tc.OnEvent = func(e track.Event) {
-		if e.Kind != track.CallEnded {
-			return
+		if e.Kind == track.CallEnded {
+			enc.Encode(e.Call)
 		}
-		mu.Lock()
-		enc.Encode(e.Call)
-		mu.Unlock()
 	}
 	tr := track.New(tc, log)
-	dec := capture.NewDecoder(capture.Config{}, log)
 	handle := tr.Handle
-	log.Info("capturing", "iface", iface)
-	for ctx.Err() == nil {
-		data, ci, err := src.ReadPacketData()
-		if err != nil {
-			if capture.IsTimeout(err) {
-				tr.Tick(time.Now())
-				continue
-			}
-			return fmt.Errorf("inspect: %s: %w", iface, err)
-		}
-		dec.Decode(src.LinkType(), data, ci.Timestamp, handle)
-	}
+	err := captureLive(ctx, iface, d, log,
+		func(dec *capture.Decoder, data []byte, at time.Time) {
+			dec.Decode(layers.LinkTypeEthernet, data, at, handle)
+		},
+		tr.Tick)
 	tr.Flush("stopped")
-	recv, drops, _ := src.Drops()
-	log.Info("capture stopped", "iface", iface, "packets", recv, "kernel_drops", drops)
+	if err != nil {
+		return fmt.Errorf("inspect: %w", err)
+	}
 	return nil
 }

@@ -68,10 +68,12 @@ func (u *Upsampler) Upsample(dst, src []int16) []int16 {
 
 func clamp16(v float32) int16 {
 	switch {
-	case v > 32767:
+	case v >= 32767:
 		return 32767
-	case v < -32768:
+	case v <= -32768:
 		return -32768
+	case v >= 0:
+		return int16(v + 0.5)
 	}
-	return int16(math.Round(float64(v)))
+	return int16(v - 0.5)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"callrec/recorder/capture"
 	ct "callrec/recorder/capture/capturetest"
+	"callrec/recorder/codec"
 	"callrec/recorder/mix"
 	"callrec/recorder/track"
 )
@@ -31,13 +33,26 @@ func (nopCloser) Close() error { return nil }
 func (discardSink) Create(*track.Call) (io.WriteCloser, error) { return nopCloser{io.Discard}, nil }
 
 // concurrentCalls scripts n simultaneous G.711 calls of the given length.
+// Their audio is real speech when the shared captures are present (the
+// two sides of wsw-rtp_conversacion, each call starting at another point
+// of it), else a tone each.
 func concurrentCalls(n int, dur time.Duration) []ct.Frame {
+	speech := sharedSpeech()
 	var frames []ct.Frame
+	packets := int(dur / (20 * time.Millisecond))
 	for i := range n {
 		a := party(fmt.Sprint(200+i), fmt.Sprintf("10.1.%d.1", i), 4000, "a")
 		b := party(fmt.Sprintf("0163296%04d", i), fmt.Sprintf("10.2.%d.1", i), 6000, "b")
 		d := &ct.Dialog{CallID: fmt.Sprintf("bench-%d", i), Caller: a, Callee: b}
-		frames = append(frames, ct.ToneCall(d, t0.Add(time.Duration(i)*time.Millisecond), dur, 400+float64(i), 1200+float64(i))...)
+		start := t0.Add(time.Duration(i) * time.Millisecond)
+		if speech[0] != nil {
+			off := i * 37
+			frames = append(frames, ct.AudioCall(d, start, packets,
+				func(k int) []byte { return speech[0][(off+k)%len(speech[0])] },
+				func(k int) []byte { return speech[1][(off+k)%len(speech[1])] })...)
+			continue
+		}
+		frames = append(frames, ct.ToneCall(d, start, dur, 400+float64(i), 1200+float64(i))...)
 	}
 	slices.SortStableFunc(frames, func(x, y ct.Frame) int { return x.Time.Compare(y.Time) })
 	return frames
@@ -52,17 +67,25 @@ func BenchmarkCallPath(b *testing.B) {
 	const calls, seconds = 20, 10
 	var pcap bytes.Buffer
 	ct.WritePcap(&pcap, 1, concurrentCalls(calls, seconds*time.Second))
-	lame := lameSeconds(b, seconds)
+	lame5, lame7 := lameSeconds(b, seconds, 5), lameSeconds(b, seconds, 7)
 	b.ReportAllocs()
 	b.ResetTimer()
+	// Both sides are taken at their best run, the least disturbed by
+	// whatever else the machine does (lame's is the best of three).
+	fastest := time.Duration(1 << 62)
 	for b.Loop() {
+		start := time.Now()
 		replayAll(b, pcap.Bytes(), 0)
+		fastest = min(fastest, time.Since(start))
 	}
-	perCallSecond := b.Elapsed().Seconds() / float64(b.N*calls*seconds)
+	perCallSecond := fastest.Seconds() / float64(calls*seconds)
 	b.ReportMetric(perCallSecond*1000, "cpu-ms/call-s")
 	b.ReportMetric(1/perCallSecond, "calls/core")
-	if lame > 0 {
-		b.ReportMetric(perCallSecond/lame, "x-lame-q5")
+	if lame5 > 0 {
+		// The goal (2 ms per call-second) was set where lame -q 7
+		// took about 2 ms per second of this audio: x-lame-q7 <= 1 meets it.
+		b.ReportMetric(perCallSecond/lame5, "x-lame-q5")
+		b.ReportMetric(perCallSecond/lame7, "x-lame-q7")
 	}
 	b.StopTimer()
 	b.ReportMetric(bytesPerActiveCall(b)/1024, "KiB/call")
@@ -118,18 +141,35 @@ func bytesPerActiveCall(tb testing.TB) float64 {
 }
 
 // lameSeconds is lame's CPU time per second of 16 kHz stereo audio at 48
-// kbit/s (-q 5), or 0 when lame is not installed.
-func lameSeconds(b *testing.B, seconds int) float64 {
+// kbit/s at the given -q, or 0 when lame is not installed.
+func lameSeconds(b *testing.B, seconds, quality int) float64 {
 	if _, err := exec.LookPath("lame"); err != nil {
 		if os.Getenv("CI") == "true" {
 			b.Fatal("lame not installed under CI")
 		}
 		return 0
 	}
+	// The same audio the calls carry: speech when present, else tones.
 	raw := make([]byte, 4*16000*seconds)
+	speech := sharedSpeech()
+	var sides [2][]int16
+	for c := range 2 {
+		var pcm []int16
+		for k := range 50 * seconds {
+			if speech[c] != nil {
+				pcm = codec.DecodeULaw(pcm, speech[c][k%len(speech[c])])
+			}
+		}
+		var up codec.Upsampler
+		sides[c] = up.Upsample(nil, pcm)
+	}
 	for i := range 16000 * seconds {
-		binary.LittleEndian.PutUint16(raw[4*i:], uint16(int16(8000*sinTable(i, 500))))
-		binary.LittleEndian.PutUint16(raw[4*i+2:], uint16(int16(8000*sinTable(i, 900))))
+		l, r := int16(8000*sinTable(i, 500)), int16(8000*sinTable(i, 900))
+		if speech[0] != nil {
+			l, r = sides[0][i], sides[1][i]
+		}
+		binary.LittleEndian.PutUint16(raw[4*i:], uint16(l))
+		binary.LittleEndian.PutUint16(raw[4*i+2:], uint16(r))
 	}
 	dir := b.TempDir()
 	in := filepath.Join(dir, "in.raw")
@@ -137,7 +177,7 @@ func lameSeconds(b *testing.B, seconds int) float64 {
 	best := time.Duration(1 << 62)
 	for range 3 {
 		cmd := exec.Command("lame", "--quiet", "-r", "-s", "16", "--bitwidth", "16", "--signed", "--little-endian",
-			"-m", "j", "-b", "48", "--cbr", "-q", "5", in, filepath.Join(dir, "out.mp3"))
+			"-m", "j", "-b", "48", "--cbr", "-q", fmt.Sprint(quality), in, filepath.Join(dir, "out.mp3"))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("lame: %v: %s", err, out)
 		}
@@ -149,4 +189,40 @@ func lameSeconds(b *testing.B, seconds int) float64 {
 
 func sinTable(i int, hz float64) float64 {
 	return math.Sin(2 * math.Pi * hz * float64(i) / 16000)
+}
+
+// sharedSpeech returns the 20 ms µ-law payloads of the two directions of
+// a real call from ../shared, or nils when it is absent.
+func sharedSpeech() (dirs [2][][]byte) {
+	f, err := capture.OpenFile(filepath.Join("..", "..", "..", "shared", "testdata", "pcap", "wsw-rtp_conversacion.pcap"))
+	if err != nil {
+		return dirs
+	}
+	defer f.Close()
+	dec := capture.NewDecoder(capture.Config{}, nil)
+	var first netip.AddrPort
+	for {
+		data, ci, err := f.ReadPacketData()
+		if err != nil {
+			break
+		}
+		dec.Decode(f.LinkType(), data, ci.Timestamp, func(d *capture.Datagram) {
+			p := d.Payload
+			if len(p) != 172 || p[0] != 0x80 || p[1]&0x7f != 0 {
+				return // not a 20 ms PCMU packet
+			}
+			if !first.IsValid() {
+				first = d.Src
+			}
+			side := 1
+			if d.Src == first {
+				side = 0
+			}
+			dirs[side] = append(dirs[side], slices.Clone(p[12:]))
+		})
+	}
+	if len(dirs[0]) == 0 || len(dirs[1]) == 0 {
+		return [2][][]byte{}
+	}
+	return dirs
 }

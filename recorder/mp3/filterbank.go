@@ -53,7 +53,14 @@ func (fb *filterbank) analyze(in []float32, xr *[576]float32) {
 		fb.polyphase(in[t*32:t*32+32], t)
 	}
 	for sb := range 32 {
-		fb.mdct(sb, (*[18]float32)(xr[sb*18:sb*18+18]))
+		out := (*[18]float32)(xr[sb*18 : sb*18+18])
+		if fb.quiet(sb) {
+			// Every output would be below the inaudible level and coded as
+			// zero: the empty upper band of upsampled telephony audio.
+			clear(out[:])
+			continue
+		}
+		fb.mdct(sb, out)
 	}
 	// Alias reduction: the inverse of the decoder's butterflies.
 	for sb := 1; sb < 32; sb++ {
@@ -104,6 +111,24 @@ func (fb *filterbank) polyphase(in []float32, t int) {
 	for k, v := range a {
 		fb.cur[k][t] = v
 	}
+}
+
+// quiet reports whether subband sb's 36 samples are all below a quarter
+// of the inaudible level, so that no MDCT output (at most the sum of their
+// magnitudes over 9) can reach it.
+func (fb *filterbank) quiet(sb int) bool {
+	const q = inaudible / 4
+	for _, v := range fb.prev[sb] {
+		if v > q || v < -q {
+			return false
+		}
+	}
+	for _, v := range fb.cur[sb] {
+		if v > q || v < -q {
+			return false
+		}
+	}
+	return true
 }
 
 // mdct transforms subband sb's 36 samples (previous and current granule).

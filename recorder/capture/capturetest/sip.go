@@ -157,6 +157,20 @@ func ULaw(pcm []int16) []byte {
 // ToneCall scripts a complete call between two parties whose audio is a
 // tone each (callerHz, calleeHz, 8 kHz µ-law) for the given time.
 func ToneCall(d *Dialog, t0 time.Time, dur time.Duration, callerHz, calleeHz float64) []Frame {
+	n := int(dur / (20 * time.Millisecond))
+	tone := func(hz float64, i int) []byte {
+		pcm := make([]int16, 160)
+		for j := range pcm {
+			pcm[j] = int16(8000 * math.Sin(2*math.Pi*hz*float64(i*160+j)/8000))
+		}
+		return ULaw(pcm)
+	}
+	return AudioCall(d, t0, n, func(i int) []byte { return tone(callerHz, i) }, func(i int) []byte { return tone(calleeHz, i) })
+}
+
+// AudioCall scripts a complete call of n 20 ms µ-law packets each way, the
+// payloads given by caller(i) and callee(i).
+func AudioCall(d *Dialog, t0 time.Time, n int, caller, callee func(i int) []byte) []Frame {
 	a, b := d.Caller, d.Callee
 	var out []Frame
 	at := t0
@@ -168,20 +182,12 @@ func ToneCall(d *Dialog, t0 time.Time, dur time.Duration, callerHz, calleeHz flo
 	add(b, a, d.Response(180, "Ringing", "INVITE", true, ""))
 	add(b, a, d.Response(200, "OK", "INVITE", true, "sendrecv"))
 	add(a, b, d.Request("ACK", true, ""))
-	n := int(dur / (20 * time.Millisecond))
-	tone := func(hz float64, i int) []byte {
-		pcm := make([]int16, 160)
-		for j := range pcm {
-			pcm[j] = int16(8000 * math.Sin(2*math.Pi*hz*float64(i*160+j)/8000))
-		}
-		return ULaw(pcm)
-	}
-	fa := Stream(a.RTP, b.RTP, 0xa1, at, n, func(i int) []byte { return tone(callerHz, i) })
-	fb := Stream(b.RTP, a.RTP, 0xb2, at.Add(7*time.Millisecond), n, func(i int) []byte { return tone(calleeHz, i) })
+	fa := Stream(a.RTP, b.RTP, 0xa1, at, n, caller)
+	fb := Stream(b.RTP, a.RTP, 0xb2, at.Add(7*time.Millisecond), n, callee)
 	for i := range n {
 		out = append(out, fa[i], fb[i])
 	}
-	at = at.Add(dur + 10*time.Millisecond)
+	at = at.Add(time.Duration(n)*20*time.Millisecond + 10*time.Millisecond)
 	add(a, b, d.Request("BYE", true, ""))
 	add(b, a, d.Response(200, "OK", "BYE", true, ""))
 	return out

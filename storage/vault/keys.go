@@ -1,0 +1,164 @@
+package vault
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// KeySize is the length of keys, data and key-encryption alike.
+const KeySize = 32
+
+// Key is a key-encryption key. Its String and GoString never show it.
+type Key struct {
+	ID    [8]byte // the first bytes of SHA-256(key): names the key in file headers
+	bytes [KeySize]byte
+}
+
+func (k Key) String() string   { return "vault.Key(" + hex.EncodeToString(k.ID[:]) + ")" }
+func (k Key) GoString() string { return k.String() }
+
+// NewKey makes a random key.
+func NewKey() (Key, error) {
+	var b [KeySize]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return Key{}, fmt.Errorf("vault: new key: %w", err)
+	}
+	return keyFrom(b), nil
+}
+
+func keyFrom(b [KeySize]byte) Key {
+	sum := sha256.Sum256(b[:])
+	k := Key{bytes: b}
+	copy(k.ID[:], sum[:8])
+	return k
+}
+
+// Bytes returns the raw key, for export under a passphrase only.
+func (k Key) Bytes() []byte { return append([]byte(nil), k.bytes[:]...) }
+
+// KeyFromBytes makes a key from its raw bytes (an imported recovery key).
+func KeyFromBytes(b []byte) (Key, error) {
+	if len(b) != KeySize {
+		return Key{}, fmt.Errorf("vault: a key is %d bytes, not %d", KeySize, len(b))
+	}
+	return keyFrom([KeySize]byte(b)), nil
+}
+
+// Keyring holds the current key-encryption key and older ones still
+// needed to read files not yet re-wrapped.
+type Keyring struct {
+	Current Key
+	Old     []Key
+}
+
+// Find returns the key with the given ID.
+func (r *Keyring) Find(id [8]byte) (Key, bool) {
+	if r.Current.ID == id {
+		return r.Current, true
+	}
+	for _, k := range r.Old {
+		if k.ID == id {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// LoadOrCreateKeys reads the key file, or creates it with a new key (mode
+// 0600) when it does not exist. The file holds one hex key per line, the
+// current key first.
+func LoadOrCreateKeys(path string) (*Keyring, bool, error) {
+	r, err := LoadKeys(path)
+	if err == nil {
+		return r, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, err
+	}
+	k, err := NewKey()
+	if err != nil {
+		return nil, false, err
+	}
+	r = &Keyring{Current: k}
+	if err := SaveKeys(path, r); err != nil {
+		return nil, false, err
+	}
+	return r, true, nil
+}
+
+// LoadKeys reads a key file.
+func LoadKeys(path string) (*Keyring, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("vault: key file: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("vault: key file %s is readable by others (mode %v): chmod 600 it", path, st.Mode().Perm())
+	}
+	var r Keyring
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		b, err := hex.DecodeString(line)
+		if err != nil || len(b) != KeySize {
+			return nil, fmt.Errorf("vault: key file %s line %d: not a %d-byte hex key", path, n, KeySize)
+		}
+		k := keyFrom([KeySize]byte(b))
+		if r.Current == (Key{}) {
+			r.Current = k
+		} else {
+			r.Old = append(r.Old, k)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("vault: key file: %w", err)
+	}
+	if r.Current == (Key{}) {
+		return nil, fmt.Errorf("vault: key file %s holds no key", path)
+	}
+	return &r, nil
+}
+
+// SaveKeys writes the key file atomically (a temporary file, fsync,
+// rename), mode 0600.
+func SaveKeys(path string, r *Keyring) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("vault: key file: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString("# callrec key-encryption keys: the current key first. Keep this file secret and backed up.\n")
+	for _, k := range append([]Key{r.Current}, r.Old...) {
+		b.WriteString(hex.EncodeToString(k.bytes[:]) + "\n")
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("vault: key file: %w", err)
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("vault: key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("vault: key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("vault: key file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("vault: key file: %w", err)
+	}
+	return nil
+}

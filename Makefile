@@ -54,13 +54,14 @@ bench: deps
 	{ $(GO) test -run '^$$' -bench . -benchtime 10x ./recorder/mp3; \
 	  $(GO) test -run '^$$' -bench . -benchtime 2s ./recorder/track; \
 	  $(GO) test -run '^$$' -bench . -benchtime 5x ./recorder/mix; \
-	  $(GO) test -run '^$$' -bench . ./storage/vault; } | $(GO) run ./tests/benchtable
+	  $(GO) test -run '^$$' -bench . ./storage/vault; \
+	  $(GO) test -run '^$$' -bench . -benchtime 200x -timeout 20m ./storage/index; } | $(GO) run ./tests/benchtable
 
 # fuzz runs each fuzz target briefly (FUZZTIME=30s for longer).
 FUZZTIME ?= 10s
 FUZZ := recorder/mp3:FuzzEncoder recorder/capture:FuzzDecode recorder/capture:FuzzReader \
 	recorder/sip:FuzzParse recorder/sip:FuzzParseSDP recorder/sip:FuzzE164 recorder/track:FuzzTrack \
-	recorder/rtp:FuzzChannel recorder/codec:FuzzDecoders storage/vault:FuzzReader
+	recorder/rtp:FuzzChannel recorder/codec:FuzzDecoders storage/vault:FuzzReader storage/index:FuzzDecode
 fuzz:
 	@for f in $(FUZZ); do pkg=$${f%%:*}; name=$${f##*:}; \
 		echo "fuzz $$name ($$pkg)"; \

@@ -130,8 +130,8 @@ func TestCrashRecovery(t *testing.T) {
 	w, _ := v.Create("crash")
 	data := random(4*ChunkSize + 500)
 	w.Write(data)
-	w.f.Write(random(700)) // a torn chunk: the power went mid-write
-	w.f.Close()            // no Close: the process died
+	w.f.Write(random(700))         // a torn chunk: the power went mid-write
+	w.f.Close()                    // no Close: the process died
 	v2, _ := New(v.dir, keys, nil) // the next start
 	if _, err := v2.Open("crash"); !errors.Is(err, ErrTruncated) {
 		t.Fatalf("open before recovery = %v, want ErrTruncated", err)

@@ -1,0 +1,354 @@
+package index
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Errors, checked with errors.Is.
+var (
+	ErrNotFound = errors.New("index: no such call")
+	ErrHeld     = errors.New("index: call is under legal hold")
+	ErrCorrupt  = errors.New("index: record does not decode")
+)
+
+// present is the value of a secondary-index key.
+var present = []byte{1}
+
+var (
+	bCalls    = []byte("calls")
+	bByTime   = []byte("by_time")
+	bByNumber = []byte("by_number")
+	bByExt    = []byte("by_extension")
+	bHolds    = []byte("holds")
+	bAudit    = []byte("audit")
+)
+
+// Party is one end of a call.
+type Party struct {
+	Raw       string `json:"raw"`
+	E164      string `json:"e164,omitempty"`
+	Extension string `json:"extension,omitempty"`
+	Name      string `json:"name,omitempty"`
+}
+
+// Recording is the state of a call's audio in the vault.
+type Recording struct {
+	File     string `json:"file,omitempty"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256,omitempty"`
+	State    string `json:"state"` // recording, complete, failed, shredded
+	Duration int64  `json:"duration_ms"`
+}
+
+// Record is one call in the index.
+type Record struct {
+	ID             string    `json:"id"`
+	ConversationID string    `json:"conversation_id"`
+	SIPCallIDs     []string  `json:"sip_call_ids"`
+	Start          time.Time `json:"start"`
+	Answered       time.Time `json:"answered,omitzero"`
+	End            time.Time `json:"end,omitzero"`
+	EndReason      string    `json:"end_reason,omitempty"`
+	Direction      string    `json:"direction"`
+	From           Party     `json:"from"`
+	To             Party     `json:"to"`
+	Numbers        []string  `json:"numbers"`    // every E.164 number in any leg
+	Extensions     []string  `json:"extensions"` // every internal extension
+	Codecs         []string  `json:"codecs,omitempty"`
+	Flags          []string  `json:"flags"`
+	Recording      Recording `json:"recording"`
+	Purged         time.Time `json:"purged,omitzero"` // a tombstone: the audio was shredded at retention's end
+}
+
+// Index is an open index file.
+type Index struct {
+	db *bolt.DB
+}
+
+// Options for Open; a zero field takes the default.
+type Options struct {
+	Timeout time.Duration // waiting for the file lock (default 1 s)
+	NoSync  bool          // skip fsync: for bulk loads in tests and benchmarks only
+}
+
+// Open opens (creating) the index file.
+func Open(path string, o Options) (*Index, error) {
+	if o.Timeout == 0 {
+		o.Timeout = time.Second
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, NoSync: o.NoSync})
+	if err != nil {
+		return nil, fmt.Errorf("index: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("index: open %s: %w", path, err)
+	}
+	return &Index{db: db}, nil
+}
+
+// Close closes the file.
+func (ix *Index) Close() error { return ix.db.Close() }
+
+// timeKey orders times as bytes; the zero time (an open end) sorts first.
+func timeKey(t time.Time) []byte {
+	var n int64
+	if !t.IsZero() && t.Year() >= 1970 && t.Year() < 2262 {
+		n = t.UnixNano()
+	}
+	return binary.BigEndian.AppendUint64(nil, uint64(n))
+}
+
+// secondary keys: value ‖ 0 ‖ start ‖ id, so a prefix scan on value gives
+// the calls in order of start.
+func secKey(value string, start time.Time, id string) []byte {
+	k := append([]byte(value), 0)
+	k = append(k, timeKey(start)...)
+	return append(k, id...)
+}
+
+// Put stores calls in one transaction, each replacing an earlier version
+// of itself and its index entries.
+func (ix *Index) Put(rs ...*Record) error {
+	err := ix.db.Update(func(tx *bolt.Tx) error {
+		calls := tx.Bucket(bCalls)
+		for _, r := range rs {
+			if r.ID == "" {
+				return errors.New("record without id")
+			}
+			data, err := json.Marshal(r)
+			if err != nil {
+				return fmt.Errorf("call %s: %w", r.ID, err)
+			}
+			if old := calls.Get([]byte(r.ID)); old != nil {
+				if o, err := Decode(old); err == nil {
+					unindex(tx, o)
+				}
+			}
+			if err := calls.Put([]byte(r.ID), data); err != nil {
+				return fmt.Errorf("call %s: %w", r.ID, err)
+			}
+			if err := index(tx, r); err != nil {
+				return fmt.Errorf("call %s: %w", r.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index: put: %w", err)
+	}
+	return nil
+}
+
+func index(tx *bolt.Tx, r *Record) error {
+	if err := tx.Bucket(bByTime).Put(append(timeKey(r.Start), r.ID...), present); err != nil {
+		return err
+	}
+	for _, n := range r.Numbers {
+		if err := tx.Bucket(bByNumber).Put(secKey(n, r.Start, r.ID), present); err != nil {
+			return err
+		}
+	}
+	for _, e := range r.Extensions {
+		if err := tx.Bucket(bByExt).Put(secKey(e, r.Start, r.ID), present); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func unindex(tx *bolt.Tx, r *Record) {
+	tx.Bucket(bByTime).Delete(append(timeKey(r.Start), r.ID...))
+	for _, n := range r.Numbers {
+		tx.Bucket(bByNumber).Delete(secKey(n, r.Start, r.ID))
+	}
+	for _, e := range r.Extensions {
+		tx.Bucket(bByExt).Delete(secKey(e, r.Start, r.ID))
+	}
+}
+
+// Get returns one call.
+func (ix *Index) Get(id string) (*Record, error) {
+	var r *Record
+	err := ix.db.View(func(tx *bolt.Tx) error {
+		var err error
+		r, err = get(tx, id)
+		return err
+	})
+	return r, err
+}
+
+func get(tx *bolt.Tx, id string) (*Record, error) {
+	v := tx.Bucket(bCalls).Get([]byte(id))
+	if v == nil {
+		return nil, fmt.Errorf("index: call %s: %w", id, ErrNotFound)
+	}
+	r, err := Decode(v)
+	if err != nil {
+		return nil, fmt.Errorf("index: call %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// Decode reads a stored record.
+func Decode(v []byte) (*Record, error) {
+	var r Record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if r.ID == "" {
+		return nil, fmt.Errorf("%w: no id", ErrCorrupt)
+	}
+	return &r, nil
+}
+
+// Query selects calls; zero times are open ends, a zero Limit is no limit.
+type Query struct {
+	Number    string // E.164 number seen in any leg
+	Extension string
+	From, To  time.Time
+	Limit     int
+}
+
+// Find returns the calls matching q in order of start.
+func (ix *Index) Find(q Query) ([]*Record, error) {
+	var out []*Record
+	err := ix.db.View(func(tx *bolt.Tx) error {
+		var ids []string
+		switch {
+		case q.Number != "":
+			ids = scan(tx.Bucket(bByNumber), q.Number, q.From, q.To, q.Limit)
+		case q.Extension != "":
+			ids = scan(tx.Bucket(bByExt), q.Extension, q.From, q.To, q.Limit)
+		default:
+			c := tx.Bucket(bByTime).Cursor()
+			for k, _ := c.Seek(timeKey(q.From)); k != nil; k, _ = c.Next() {
+				if !q.To.IsZero() && bytes.Compare(k[:8], timeKey(q.To)) >= 0 {
+					break
+				}
+				ids = append(ids, string(k[8:]))
+				if q.Limit > 0 && len(ids) == q.Limit {
+					break
+				}
+			}
+		}
+		for _, id := range ids {
+			r, err := get(tx, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index: find: %w", err)
+	}
+	return out, nil
+}
+
+// scan walks a secondary index for one value between two times.
+func scan(b *bolt.Bucket, value string, from, to time.Time, limit int) []string {
+	prefix := append([]byte(value), 0)
+	var ids []string
+	c := b.Cursor()
+	for k, _ := c.Seek(append(append([]byte{}, prefix...), timeKey(from)...)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		t := k[len(prefix) : len(prefix)+8]
+		if !to.IsZero() && bytes.Compare(t, timeKey(to)) >= 0 {
+			break
+		}
+		ids = append(ids, string(k[len(prefix)+8:]))
+		if limit > 0 && len(ids) == limit {
+			break
+		}
+	}
+	return ids
+}
+
+// Hold is a legal hold on a call.
+type Hold struct {
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+// SetHold puts a call under legal hold; held calls are never purged or
+// deleted.
+func (ix *Index) SetHold(id string, h Hold) error {
+	return ix.db.Update(func(tx *bolt.Tx) error {
+		if _, err := get(tx, id); err != nil {
+			return err
+		}
+		v, _ := json.Marshal(h)
+		return tx.Bucket(bHolds).Put([]byte(id), v)
+	})
+}
+
+// ReleaseHold lifts a legal hold.
+func (ix *Index) ReleaseHold(id string) error {
+	return ix.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bHolds).Delete([]byte(id)) })
+}
+
+// Held returns a call's hold, if any.
+func (ix *Index) Held(id string) (*Hold, bool) {
+	var h *Hold
+	ix.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bHolds).Get([]byte(id)); v != nil {
+			h = &Hold{}
+			json.Unmarshal(v, h)
+		}
+		return nil
+	})
+	return h, h != nil
+}
+
+// Check verifies the file's consistency (bbolt's own page checks), that
+// every call decodes, and that its time, number and extension keys exist.
+func (ix *Index) Check() error {
+	return ix.db.View(func(tx *bolt.Tx) error {
+		var first error
+		for err := range tx.Check() { // drained whole: Check's goroutine ends with the channel
+			if first == nil {
+				first = fmt.Errorf("index: check: %w", err)
+			}
+		}
+		if first != nil {
+			return first
+		}
+		return tx.Bucket(bCalls).ForEach(func(k, v []byte) error {
+			r, err := Decode(v)
+			if err != nil {
+				return fmt.Errorf("index: check %s: %w", k, err)
+			}
+			if tx.Bucket(bByTime).Get(append(timeKey(r.Start), r.ID...)) == nil {
+				return fmt.Errorf("index: check %s: no time key", r.ID)
+			}
+			for _, n := range r.Numbers {
+				if tx.Bucket(bByNumber).Get(secKey(n, r.Start, r.ID)) == nil {
+					return fmt.Errorf("index: check %s: no key for a number", r.ID)
+				}
+			}
+			for _, e := range r.Extensions {
+				if tx.Bucket(bByExt).Get(secKey(e, r.Start, r.ID)) == nil {
+					return fmt.Errorf("index: check %s: no key for extension %s", r.ID, e)
+				}
+			}
+			return nil
+		})
+	})
+}

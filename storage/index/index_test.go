@@ -1,0 +1,156 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+// openTest opens a fresh index and checks its consistency when the test
+// ends (as bbolt's own btesting does).
+func openTest(t testing.TB) *Index {
+	t.Helper()
+	ix, err := Open(filepath.Join(t.TempDir(), "index.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ix.Check(); err != nil {
+			t.Errorf("index inconsistent: %v", err)
+		}
+		ix.Close()
+	})
+	return ix
+}
+
+func rec(id string, start time.Time, numbers []string, exts ...string) *Record {
+	return &Record{ID: id, ConversationID: id, Start: start, Direction: "inbound", Numbers: numbers, Extensions: exts,
+		Flags: []string{}, Recording: Recording{State: "complete"}}
+}
+
+func ids(rs []*Record) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+func TestFind(t *testing.T) {
+	ix := openTest(t)
+	patient := "+441632960001"
+	ix.Put(
+		rec("a", t0, []string{patient}, "201"),
+		rec("b", t0.Add(time.Hour), []string{"+441632960002"}, "202"),
+		// A transfer: the patient is the third party of this leg.
+		rec("c", t0.Add(2*time.Hour), []string{"+441632960003", patient}, "201", "203"),
+		rec("d", t0.Add(30*24*time.Hour), []string{patient}),
+	)
+	tests := []struct {
+		q    Query
+		want string
+	}{
+		{Query{Number: patient}, "[a c d]"},
+		{Query{Number: patient, From: t0.Add(time.Minute), To: t0.Add(24 * time.Hour)}, "[c]"},
+		{Query{Number: patient, Limit: 2}, "[a c]"},
+		{Query{Extension: "201"}, "[a c]"},
+		{Query{From: t0.Add(30 * time.Minute), To: t0.Add(3 * time.Hour)}, "[b c]"},
+		{Query{}, "[a b c d]"},
+		{Query{Number: "+449999999999"}, "[]"},
+	}
+	for _, tt := range tests {
+		rs, err := ix.Find(tt.q)
+		if got := fmt.Sprint(ids(rs)); err != nil || got != tt.want {
+			t.Errorf("Find(%+v) = %s, %v; want %s", tt.q, got, err, tt.want)
+		}
+	}
+}
+
+// TestUpdate checks a new version replaces the old one's index entries.
+func TestUpdate(t *testing.T) {
+	ix := openTest(t)
+	r := rec("x", t0, []string{"+441632960001"})
+	ix.Put(r)
+	r.Numbers = []string{"+441632960009"}
+	r.Recording.SHA256 = "abc"
+	ix.Put(r)
+	if rs, _ := ix.Find(Query{Number: "+441632960001"}); len(rs) != 0 {
+		t.Errorf("old number still finds the call")
+	}
+	got, err := ix.Get("x")
+	if err != nil || got.Recording.SHA256 != "abc" {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	if _, err := ix.Get("nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get(nope) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestHolds(t *testing.T) {
+	ix := openTest(t)
+	ix.Put(rec("h", t0, nil))
+	if err := ix.SetHold("h", Hold{Reason: "complaint 2026-114", By: "head-of-ig", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := ix.Held("h"); !ok || h.Reason != "complaint 2026-114" {
+		t.Fatalf("Held = %+v, %v", h, ok)
+	}
+	ix.ReleaseHold("h")
+	if _, ok := ix.Held("h"); ok {
+		t.Fatal("hold not released")
+	}
+	if err := ix.SetHold("missing", Hold{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetHold on a missing call = %v", err)
+	}
+}
+
+func TestAuditChain(t *testing.T) {
+	ix := openTest(t)
+	for i, a := range []string{"play", "export", "hold", "key-rotate"} {
+		if _, err := ix.Audit(Entry{Who: "supervisor-1", Action: a, Target: fmt.Sprint("call-", i), Why: "SAR 12"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := ix.VerifyAudit(); err != nil || n != 4 {
+		t.Fatalf("VerifyAudit = %d, %v", n, err)
+	}
+	// Someone edits an entry in the file directly.
+	ix.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bAudit)
+		k := []byte{0, 0, 0, 0, 0, 0, 0, 2}
+		v := b.Get(k)
+		edited := []byte(string(v))
+		for i := range edited {
+			if string(edited[i:i+6]) == "export" {
+				copy(edited[i:], "played")
+				break
+			}
+		}
+		return b.Put(k, edited)
+	})
+	if _, err := ix.VerifyAudit(); !errors.Is(err, ErrAuditBroken) {
+		t.Fatalf("VerifyAudit after an edit = %v, want ErrAuditBroken", err)
+	}
+	// And removes one.
+	ix.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bAudit).Delete([]byte{0, 0, 0, 0, 0, 0, 0, 3}) })
+	if _, err := ix.VerifyAudit(); !errors.Is(err, ErrAuditBroken) {
+		t.Fatal("a removed entry went unnoticed")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"id":"a","start":"2026-11-27T09:00:00Z","numbers":["+441632960001"]}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := Decode(b)
+		if err == nil && r.ID == "" {
+			t.Fatal("decoded a record without id")
+		}
+	})
+}

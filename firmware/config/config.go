@@ -13,7 +13,29 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Calls Calls `toml:"calls"`
+	Capture Capture `toml:"capture"`
+	Calls   Calls   `toml:"calls"`
+	Storage Storage `toml:"storage"`
+}
+
+// Capture says where the box listens.
+type Capture struct {
+	Interfaces []string `toml:"interfaces"` // the SPAN port(s), e.g. ["eth1"]
+}
+
+// Storage says where recordings live and for how long.
+type Storage struct {
+	DataDir        string  `toml:"data_dir"`        // recordings and index (default /var/lib/callrec)
+	KeyFile        string  `toml:"key_file"`        // key-encryption key, on another disk (default /etc/callrec/kek)
+	RetentionYears float64 `toml:"retention_years"` // 3 to 5 (default 5)
+	ReserveMB      int64   `toml:"reserve_mb"`      // free space kept; new recordings stop below it (default 1024)
+	Bitrate        int     `toml:"bitrate"`         // MP3 kbit/s (default 48 stereo)
+	Mono           bool    `toml:"mono"`
+}
+
+// Retention is the retention period as a duration.
+func (s Storage) Retention() time.Duration {
+	return time.Duration(s.RetentionYears * 365.25 * 24 * float64(time.Hour))
 }
 
 // Calls says how to classify calls and their numbers.
@@ -47,6 +69,7 @@ func Default() Config {
 	c := Config{}
 	c.Calls.Country = "44"
 	c.Calls.IdleTimeout = Duration{60 * time.Second}
+	c.Storage = Storage{DataDir: "/var/lib/callrec", KeyFile: "/etc/callrec/kek", RetentionYears: 5, ReserveMB: 1024}
 	return c
 }
 
@@ -99,6 +122,16 @@ func (c *Config) check() error {
 	}
 	if cl.IdleTimeout.Duration < 5*time.Second {
 		return fmt.Errorf("calls.idle_timeout: %v is too short (at least 5s)", cl.IdleTimeout.Duration)
+	}
+	st := &c.Storage
+	if st.RetentionYears < 3 || st.RetentionYears > 5 {
+		return fmt.Errorf("storage.retention_years: %v is outside the policy's 3 to 5 years", st.RetentionYears)
+	}
+	if st.ReserveMB < 0 {
+		return errors.New("storage.reserve_mb: cannot be negative")
+	}
+	if st.DataDir == "" || st.KeyFile == "" {
+		return errors.New("storage.data_dir and storage.key_file must not be empty")
 	}
 	return nil
 }

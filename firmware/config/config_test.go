@@ -47,6 +47,9 @@ func TestDefaults(t *testing.T) {
 	if c.Calls.Country != "44" || c.Calls.IdleTimeout.Duration != time.Minute || c.Calls.Extension != nil {
 		t.Errorf("defaults = %+v", c.Calls)
 	}
+	if c.Storage.RetentionYears != 5 || c.Storage.Retention() < 5*365*24*time.Hour || c.Storage.ReserveMB != 1024 {
+		t.Errorf("storage defaults = %+v", c.Storage)
+	}
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -58,6 +61,9 @@ func TestLoadErrors(t *testing.T) {
 		{"[calls]\nidle_timeout = \"soon\"", "idle_timeout"},
 		{"[calls]\ncountrey = \"44\"", "unknown setting \"calls.countrey\""},
 		{"not toml at all [", "recorder.toml"},
+		{"[storage]\nretention_years = 2", "outside the policy's 3 to 5 years"},
+		{"[storage]\nretention_years = 7", "outside the policy's 3 to 5 years"},
+		{"[storage]\nreserve_mb = -1", "negative"},
 	}
 	for _, tt := range tests {
 		if _, err := Load(write(t, tt.text)); err == nil || !strings.Contains(err.Error(), tt.want) {

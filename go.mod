@@ -3,6 +3,7 @@ module callrec
 go 1.26.0
 
 require (
+	filippo.io/age v1.3.2
 	github.com/BurntSushi/toml v1.6.0
 	github.com/gopacket/gopacket v1.7.7
 	github.com/gotranspile/g722 v0.0.0-20240123003956-384a1bb16a19
@@ -16,4 +17,7 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require github.com/pion/randutil v0.1.0 // indirect
+require (
+	filippo.io/hpke v0.4.0 // indirect
+	github.com/pion/randutil v0.1.0 // indirect
+)

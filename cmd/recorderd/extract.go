@@ -72,10 +72,7 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("extract: calls.json: %w", err)
 	}
 	fmt.Fprintf(stdout, "%d calls, %d recordings in %s\n", len(entries), countFiles(entries), *outDir)
-	if readErr != nil {
-		return inputError{readErr}
-	}
-	return nil
+	return readErr
 }
 
 // extracted is one call in calls.json: inspect's object plus its file.
@@ -154,11 +151,9 @@ func extract(src source, dir string, cfg config.Config, mc mix.Config) ([]*extra
 		rec.Event(e)
 	}
 	tc.OnRTP = rec.RTP
-	tr := track.New(tc, slog.Default())
-	dec := capture.NewDecoder(capture.Config{}, slog.Default())
-	handle := tr.Handle
-	var readErr error
 	if src.iface != "" {
+		tr := track.New(tc, slog.Default())
+		handle := tr.Handle
 		err := captureLive(src.ctx, src.iface, src.duration, slog.Default(),
 			func(dec *capture.Decoder, data []byte, at time.Time) {
 				dec.Decode(layers.LinkTypeEthernet, data, at, handle)
@@ -172,11 +167,24 @@ func extract(src source, dir string, cfg config.Config, mc mix.Config) ([]*extra
 		}
 		return order, nil, nil
 	}
-	f, err := capture.OpenFile(src.file)
+	readErr := replayFile(src.file, tc, rec)
+	slices.SortStableFunc(order, func(a, b *extracted) int { return a.Start.Compare(b.Start.Time) })
+	return order, readErr, nil
+}
+
+// replayFile runs a capture file through decoding, tracking and the
+// recorder, ticking the recorder on the capture's clock. A file that
+// cannot be read to its end is an inputError; what was read is recorded.
+func replayFile(path string, tc track.Config, rec *mix.Recorder) error {
+	tr := track.New(tc, slog.Default())
+	dec := capture.NewDecoder(capture.Config{}, slog.Default())
+	handle := tr.Handle
+	f, err := capture.OpenFile(path)
 	if err != nil {
-		return nil, nil, inputError{err}
+		return inputError{err}
 	}
 	defer f.Close()
+	var readErr error
 	var last time.Time
 	for {
 		data, ci, err := f.ReadPacketData()
@@ -184,7 +192,7 @@ func extract(src source, dir string, cfg config.Config, mc mix.Config) ([]*extra
 			break
 		}
 		if err != nil {
-			readErr = fmt.Errorf("%s: %w", src.file, err)
+			readErr = inputError{fmt.Errorf("%s: %w", path, err)}
 			break
 		}
 		dec.Decode(f.LinkType(), data, ci.Timestamp, handle)
@@ -195,6 +203,5 @@ func extract(src source, dir string, cfg config.Config, mc mix.Config) ([]*extra
 	}
 	tr.Flush("capture_end")
 	rec.Close()
-	slices.SortStableFunc(order, func(a, b *extracted) int { return a.Start.Compare(b.Start.Time) })
-	return order, readErr, nil
+	return readErr
 }

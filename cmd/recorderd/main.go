@@ -50,7 +50,13 @@ const usage = `usage: recorderd <command> [flags]
 commands:
   run      run the appliance on a board until interrupted
   inspect  print the calls in a pcap or pcapng file, one JSON object each
-  extract  write one MP3 per call in a capture file, and calls.json
+  extract  write one MP3 per call in a capture file, and calls.json (unencrypted)
+  ingest   record the calls in a capture file into the box's vault and index
+  calls    list recorded calls (-number, -extension, -from, -to)
+  export   write one recording as MP3 (audited)
+  verify   check every recording against the index
+  audit    verify or list the audit log
+  keys     rotate the key-encryption key, or export a recovery copy
   encode   encode raw 16-bit little-endian PCM from stdin to MP3 on stdout
   version  print the version
 
@@ -73,6 +79,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runInspect(ctx, args, stdout, stderr)
 	case "extract":
 		return runExtract(ctx, args, stdout, stderr)
+	case "ingest":
+		return runIngest(args, stdout, stderr)
+	case "calls":
+		return runCalls(args, stdout, stderr)
+	case "export":
+		return runExport(args, stdout, stderr)
+	case "verify":
+		return runVerify(args, stdout, stderr)
+	case "audit":
+		return runAudit(args, stdout, stderr)
+	case "keys":
+		return runKeys(args, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "recorderd", version)
 		return nil

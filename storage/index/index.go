@@ -43,8 +43,10 @@ type Recording struct {
 	File     string `json:"file,omitempty"`
 	Size     int64  `json:"size"`
 	SHA256   string `json:"sha256,omitempty"`
-	State    string `json:"state"` // recording, complete, failed, shredded
+	State    string `json:"state"` // recording, complete, recovered, failed, shredded
 	Duration int64  `json:"duration_ms"`
+	Bitrate  int    `json:"bitrate,omitempty"` // kbit/s
+	Channels int    `json:"channels,omitempty"`
 }
 
 // Record is one call in the index.

@@ -67,11 +67,26 @@ fuzz:
 		echo "fuzz $$name ($$pkg)"; \
 		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) || exit 1; done
 
-# run starts the daemon on the simulated board.
+# run starts the daemon on the simulated board, capturing on loopback, and
+# plays a few demo calls into it with SIPp. Live capture needs root (or
+# CAP_NET_RAW). The recordings stay in ./demo-data until you delete it.
+DEMO := demo-data
 run:
-	@mkdir -p $(BIN)
+	@command -v sipp >/dev/null || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null; }
+	@mkdir -p $(BIN) $(DEMO)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/recorderd ./cmd/recorderd
-	$(BIN)/recorderd run -board sim
+	@$(BIN)/recorderd run -board sim -iface lo -data $(DEMO)/data -key $(DEMO)/kek & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid' INT TERM EXIT; \
+	sleep 2; kill -0 $$pid 2>/dev/null || exit 1; \
+	scripts/demo-calls.sh 3; sleep 1; \
+	echo; echo "Recordings (encrypted) are in $(DEMO)/data/recordings, the index in $(DEMO)/data/index.db."; \
+	echo "  list them:   $(BIN)/recorderd calls -data $(DEMO)/data -key $(DEMO)/kek"; \
+	echo "  export one:  $(BIN)/recorderd export -data $(DEMO)/data -key $(DEMO)/kek -call ID -out call.mp3 -why demo"; \
+	echo "  check all:   $(BIN)/recorderd verify -data $(DEMO)/data -key $(DEMO)/kek"; \
+	echo "The daemon keeps recording calls on loopback; Ctrl-C stops it."; \
+	wait $$pid
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DEMO)

@@ -9,11 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
 
 	"callrec/firmware/config"
+	"callrec/recorder/mix"
 	"callrec/recorder/track"
 	"callrec/storage/index"
 	"callrec/storage/vault"
@@ -230,6 +232,24 @@ func (s *store) finishRecording(id string, h hash.Hash, state string) {
 	}
 	if err := s.index.Put(r); err != nil {
 		s.log.Error("index not updated", "call_id", id, "err", err)
+	}
+}
+
+// noteFinish records what the recorder says of a finished recording: its
+// duration and its flags (one_way, no_media, …).
+func (s *store) noteFinish(i mix.Info) {
+	r, err := s.index.Get(i.Call.ID)
+	if err != nil {
+		return // not recorded (disk full, or never answered)
+	}
+	r.Recording.Duration = i.Duration.Milliseconds()
+	for _, f := range i.Flags {
+		if !slices.Contains(r.Flags, f) {
+			r.Flags = append(r.Flags, f)
+		}
+	}
+	if err := s.index.Put(r); err != nil {
+		s.log.Error("index not updated", "call_id", r.ID, "err", err)
 	}
 }
 

@@ -76,6 +76,7 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 		if i.Err != nil {
 			slog.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)
 		}
+		st.noteFinish(i)
 	}}
 	rec := mix.New(mc, st, slog.Default())
 	tc := trackConfig(cfg.Calls)

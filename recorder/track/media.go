@@ -141,6 +141,14 @@ func (t *Tracker) applySDP(l *Leg, s side, media []mediaOffer) {
 	}
 }
 
+// addr is where side s of the stream receives.
+func (st *Stream) addr(s side) netip.AddrPort {
+	if s == callerSide {
+		return st.CallerAddr
+	}
+	return st.CalleeAddr
+}
+
 func (t *Tracker) unmap(a netip.AddrPort, st *Stream) {
 	if r, ok := t.media[a]; ok && r.stream == st {
 		delete(t.media, a)
@@ -170,11 +178,18 @@ func (t *Tracker) rtp(d *capture.Datagram) {
 	}
 	ref, ok := t.media[d.Dst]
 	toward := ref.receiver
-	if !ok {
-		// Symmetric RTP: a side sends from where it receives.
-		if ref, ok = t.media[d.Src]; ok {
-			toward = other(ref.receiver)
+	if ok {
+		// Where one address serves several calls at once (a media server,
+		// an echo), the sender's address tells them apart: prefer the
+		// stream whose other side is the sender.
+		if peer := ref.stream.addr(other(ref.receiver)); peer.IsValid() && peer != d.Src {
+			if r2, ok2 := t.media[d.Src]; ok2 && r2.stream.addr(other(r2.receiver)) == d.Dst {
+				ref, toward = r2, other(r2.receiver)
+			}
 		}
+	} else if ref, ok = t.media[d.Src]; ok {
+		// Symmetric RTP: a side sends from where it receives.
+		toward = other(ref.receiver)
 	}
 	if !ok {
 		t.candidate(d)

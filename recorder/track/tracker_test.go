@@ -447,3 +447,31 @@ func fixLength(b []byte) []byte {
 	head = head[:i] + fmt.Sprintf("Content-Length: %d", len(body))
 	return []byte(head + "\r\n\r\n" + body)
 }
+
+// TestSharedMediaAddress checks two simultaneous calls to one media
+// address (an echo server, a media server) keep their packets apart.
+func TestSharedMediaAddress(t *testing.T) {
+	server := party("999", "10.0.0.50", 5060, 6000, "s1")
+	a2 := party("205", "10.0.0.15", 5062, 4100, "a2")
+	d1 := &ct.Dialog{CallID: "shared-1@x", Caller: alice, Callee: server}
+	server2 := server
+	server2.Tag = "s2"
+	d2 := &ct.Dialog{CallID: "shared-2@x", Caller: a2, Callee: server2}
+	s := newScript()
+	s.sip(alice, server, d1.Request("INVITE", true, "sendrecv"))
+	s.sip(server, alice, d1.Response(200, "OK", "INVITE", true, "sendrecv"))
+	s.sip(a2, server2, d2.Request("INVITE", true, "sendrecv"))
+	s.sip(server2, a2, d2.Response(200, "OK", "INVITE", true, "sendrecv"))
+	s.rtp(alice, server, 30) // 30 each way
+	s.rtp(a2, server2, 20)   // 20 each way
+	calls, _, _ := run(t, track.Config{}, s.frames)
+	if len(calls) != 2 {
+		t.Fatalf("%d calls", len(calls))
+	}
+	for i, want := range []uint64{30, 20} {
+		st := calls[i].Legs[0].Media[0]
+		if st.CallerToCallee != want || st.CalleeToCaller != want {
+			t.Errorf("call %d: %d/%d packets, want %d each way", i, st.CallerToCallee, st.CalleeToCaller, want)
+		}
+	}
+}

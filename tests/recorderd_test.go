@@ -56,7 +56,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bogus"}, `unknown command "bogus"`},
 		{[]string{"encode", "-bitrate", "33"}, "bitrate 33 kbit/s not allowed"},
 		{[]string{"encode", "-rate", "8000"}, "sample rate 8000 Hz not supported"},
-		{[]string{"run", "-board", "nope"}, `unknown board "nope"`},
+		{[]string{"run", "-board", "nope", "-iface", "lo"}, `unknown board "nope"`},
+		{[]string{"run"}, "no capture interface"},
 		{[]string{"run", "extra"}, "unexpected argument"},
 	}
 	for _, tt := range tests {
@@ -122,7 +123,9 @@ func TestEncode(t *testing.T) {
 // TestRunSimBoard starts the daemon on the simulated board, waits for the
 // front panel's lamp test in its log and stops it with SIGTERM.
 func TestRunSimBoard(t *testing.T) {
-	cmd := exec.Command(recorderd, "run", "-board", "sim", "-watchdog", "50ms")
+	needRoot(t)
+	dir := t.TempDir()
+	cmd := exec.Command(recorderd, "run", "-board", "sim", "-watchdog", "50ms", "-iface", "lo", "-data", dir+"/data", "-key", dir+"/kek")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,13 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
 	log.Info("recorderd started", "version", version)
 	lampTest(parts)
 
-	st, err := openStore(cfg.Storage, log)
+	lock, err := lockDaemon(cfg.Storage.DataDir)
+	if err != nil {
+		parts.FaultLED.Set(true)
+		return fmt.Errorf("run: %w", err)
+	}
+	defer lock.Close()
+	st, err := openStore(cfg.Storage, log, true)
 	if err != nil {
 		parts.FaultLED.Set(true)
 		return err

@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -42,9 +43,11 @@ type store struct {
 	onChange func(recording int, diskFull bool)
 }
 
-// openStore opens the vault and index, creating the key on first start,
-// and recovers what a crash left.
-func openStore(cfg config.Storage, log *slog.Logger) (*store, error) {
+// openStore opens the vault and index, creating the key on first start.
+// With recover (the daemon at start, alone on the data), it also closes
+// the recordings a crash left open; tools running beside the daemon must
+// not, or they would close the daemon's recordings under it.
+func openStore(cfg config.Storage, log *slog.Logger, recover bool) (*store, error) {
 	keys, created, err := vault.LoadOrCreateKeys(cfg.KeyFile)
 	if err != nil {
 		return nil, err
@@ -56,7 +59,7 @@ func openStore(cfg config.Storage, log *slog.Logger) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix, err := index.Open(filepath.Join(cfg.DataDir, "index.db"), index.Options{})
+	ix, err := index.Open(filepath.Join(cfg.DataDir, "index.db"), index.Options{Shared: true})
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +69,9 @@ func openStore(cfg config.Storage, log *slog.Logger) (*store, error) {
 		if s.mono {
 			s.bitrate = 32
 		}
+	}
+	if !recover {
+		return s, nil
 	}
 	fixed, err := v.Recover()
 	if err != nil {
@@ -80,6 +86,23 @@ func openStore(cfg config.Storage, log *slog.Logger) (*store, error) {
 }
 
 func (s *store) Close() error { return s.index.Close() }
+
+// lockDaemon takes the data directory's daemon lock, held while the
+// daemon runs; it fails at once if another process holds it.
+func lockDaemon(dataDir string) (*os.File, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dataDir, "daemon.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("the daemon is running on %s (stop it first)", dataDir)
+	}
+	return f, nil
+}
 
 // freeBytes is the free space on the data disk.
 func (s *store) freeBytes() (int64, error) {

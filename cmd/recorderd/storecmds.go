@@ -65,7 +65,12 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(cfg.Storage, slog.Default())
+	lock, err := lockDaemon(cfg.Storage.DataDir)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	defer lock.Close()
+	st, err := openStore(cfg.Storage, slog.Default(), true)
 	if err != nil {
 		return err
 	}
@@ -129,7 +134,7 @@ func runCalls(args []string, stdout, stderr io.Writer) error {
 		}
 		*p.dst = t
 	}
-	ix, err := index.Open(cfg.Storage.DataDir+"/index.db", index.Options{})
+	ix, err := index.Open(cfg.Storage.DataDir+"/index.db", index.Options{Shared: true})
 	if err != nil {
 		return err
 	}
@@ -172,7 +177,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(cfg.Storage, slog.Default())
+	st, err := openStore(cfg.Storage, slog.Default(), false)
 	if err != nil {
 		return err
 	}
@@ -232,7 +237,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(cfg.Storage, slog.Default())
+	st, err := openStore(cfg.Storage, slog.Default(), false)
 	if err != nil {
 		return err
 	}
@@ -254,6 +259,10 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	for _, r := range rs {
 		hasAudio := r.Recording.State != "" && r.Recording.State != "shredded"
 		if !hasAudio {
+			continue
+		}
+		if r.Recording.State == "recording" {
+			delete(onDisk, r.ID) // being written by the daemon now
 			continue
 		}
 		delete(onDisk, r.ID)
@@ -300,7 +309,7 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ix, err := index.Open(cfg.Storage.DataDir+"/index.db", index.Options{})
+	ix, err := index.Open(cfg.Storage.DataDir+"/index.db", index.Options{Shared: true})
 	if err != nil {
 		return err
 	}
@@ -337,12 +346,18 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(cfg.Storage, slog.Default())
+	st, err := openStore(cfg.Storage, slog.Default(), false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if args[0] == "rotate" {
+		// The daemon holds the keys in memory: rotate only while it is stopped.
+		lock, err := lockDaemon(cfg.Storage.DataDir)
+		if err != nil {
+			return fmt.Errorf("keys rotate: %w", err)
+		}
+		defer lock.Close()
 		old := st.keys.Current
 		k, err := vault.NewKey()
 		if err != nil {

@@ -39,7 +39,7 @@ func (e *Entry) digest() string {
 // Audit appends an entry to the log, chained to the one before. Entries
 // are never changed or removed.
 func (ix *Index) Audit(e Entry) (Entry, error) {
-	err := ix.db.Update(func(tx *bolt.Tx) error {
+	err := ix.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bAudit)
 		e.Seq, e.Prev = 1, ""
 		if k, v := b.Cursor().Last(); k != nil {
@@ -68,7 +68,7 @@ func (ix *Index) Audit(e Entry) (Entry, error) {
 // AuditLog returns the entries in order.
 func (ix *Index) AuditLog() ([]Entry, error) {
 	var out []Entry
-	err := ix.db.View(func(tx *bolt.Tx) error {
+	err := ix.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bAudit).ForEach(func(k, v []byte) error {
 			var e Entry
 			if err := json.Unmarshal(v, &e); err != nil {

@@ -71,13 +71,19 @@ type Record struct {
 
 // Index is an open index file.
 type Index struct {
-	db *bolt.DB
+	db   *bolt.DB // held open; nil in shared mode
+	path string
+	opts *bolt.Options
 }
 
 // Options for Open; a zero field takes the default.
 type Options struct {
 	Timeout time.Duration // waiting for the file lock (default 1 s)
 	NoSync  bool          // skip fsync: for bulk loads in tests and benchmarks only
+	// Shared opens the file for each operation and closes it after, so
+	// that other processes (the technician's commands while the daemon
+	// runs) can use it in between. bbolt allows one process at a time.
+	Shared bool
 }
 
 // Open opens (creating) the index file.
@@ -85,7 +91,11 @@ func Open(path string, o Options) (*Index, error) {
 	if o.Timeout == 0 {
 		o.Timeout = time.Second
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, NoSync: o.NoSync})
+	if o.Shared && o.Timeout < 10*time.Second {
+		o.Timeout = 10 * time.Second // another process may hold it for a moment
+	}
+	ix := &Index{path: path, opts: &bolt.Options{Timeout: o.Timeout, NoSync: o.NoSync}}
+	db, err := bolt.Open(path, 0o600, ix.opts)
 	if err != nil {
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
@@ -101,11 +111,48 @@ func Open(path string, o Options) (*Index, error) {
 		db.Close()
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
-	return &Index{db: db}, nil
+	if o.Shared {
+		if err := db.Close(); err != nil {
+			return nil, fmt.Errorf("index: open %s: %w", path, err)
+		}
+		return ix, nil
+	}
+	ix.db = db
+	return ix, nil
 }
 
 // Close closes the file.
-func (ix *Index) Close() error { return ix.db.Close() }
+func (ix *Index) Close() error {
+	if ix.db == nil {
+		return nil
+	}
+	return ix.db.Close()
+}
+
+// with runs fn on the open database, or on the file opened for the call
+// in shared mode.
+func (ix *Index) with(fn func(*bolt.DB) error) error {
+	if ix.db != nil {
+		return fn(ix.db)
+	}
+	db, err := bolt.Open(ix.path, 0o600, ix.opts)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", ix.path, err)
+	}
+	err = fn(db)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (ix *Index) view(fn func(*bolt.Tx) error) error {
+	return ix.with(func(db *bolt.DB) error { return db.View(fn) })
+}
+
+func (ix *Index) update(fn func(*bolt.Tx) error) error {
+	return ix.with(func(db *bolt.DB) error { return db.Update(fn) })
+}
 
 // timeKey orders times as bytes; the zero time (an open end) sorts first.
 func timeKey(t time.Time) []byte {
@@ -127,7 +174,7 @@ func secKey(value string, start time.Time, id string) []byte {
 // Put stores calls in one transaction, each replacing an earlier version
 // of itself and its index entries.
 func (ix *Index) Put(rs ...*Record) error {
-	err := ix.db.Update(func(tx *bolt.Tx) error {
+	err := ix.update(func(tx *bolt.Tx) error {
 		calls := tx.Bucket(bCalls)
 		for _, r := range rs {
 			if r.ID == "" {
@@ -187,7 +234,7 @@ func unindex(tx *bolt.Tx, r *Record) {
 // Get returns one call.
 func (ix *Index) Get(id string) (*Record, error) {
 	var r *Record
-	err := ix.db.View(func(tx *bolt.Tx) error {
+	err := ix.view(func(tx *bolt.Tx) error {
 		var err error
 		r, err = get(tx, id)
 		return err
@@ -230,7 +277,7 @@ type Query struct {
 // Find returns the calls matching q in order of start.
 func (ix *Index) Find(q Query) ([]*Record, error) {
 	var out []*Record
-	err := ix.db.View(func(tx *bolt.Tx) error {
+	err := ix.view(func(tx *bolt.Tx) error {
 		var ids []string
 		switch {
 		case q.Number != "":
@@ -292,7 +339,7 @@ type Hold struct {
 // SetHold puts a call under legal hold; held calls are never purged or
 // deleted.
 func (ix *Index) SetHold(id string, h Hold) error {
-	return ix.db.Update(func(tx *bolt.Tx) error {
+	return ix.update(func(tx *bolt.Tx) error {
 		if _, err := get(tx, id); err != nil {
 			return err
 		}
@@ -303,13 +350,13 @@ func (ix *Index) SetHold(id string, h Hold) error {
 
 // ReleaseHold lifts a legal hold.
 func (ix *Index) ReleaseHold(id string) error {
-	return ix.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bHolds).Delete([]byte(id)) })
+	return ix.update(func(tx *bolt.Tx) error { return tx.Bucket(bHolds).Delete([]byte(id)) })
 }
 
 // Held returns a call's hold, if any.
 func (ix *Index) Held(id string) (*Hold, bool) {
 	var h *Hold
-	ix.db.View(func(tx *bolt.Tx) error {
+	ix.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bHolds).Get([]byte(id)); v != nil {
 			h = &Hold{}
 			json.Unmarshal(v, h)
@@ -322,7 +369,7 @@ func (ix *Index) Held(id string) (*Hold, bool) {
 // Check verifies the file's consistency (bbolt's own page checks), that
 // every call decodes, and that its time, number and extension keys exist.
 func (ix *Index) Check() error {
-	return ix.db.View(func(tx *bolt.Tx) error {
+	return ix.view(func(tx *bolt.Tx) error {
 		var first error
 		for err := range tx.Check() { // drained whole: Check's goroutine ends with the channel
 			if first == nil {

@@ -92,6 +92,23 @@ func TestUpdate(t *testing.T) {
 	}
 }
 
+// TestShared checks two openers of one file in shared mode both work.
+func TestShared(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "index.db")
+	a, err := Open(p, Options{Shared: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(p, Options{Shared: true})
+	if err != nil {
+		t.Fatalf("second opener: %v", err)
+	}
+	a.Put(rec("s", t0, []string{"+441632960001"}))
+	if r, err := b.Get("s"); err != nil || r.ID != "s" {
+		t.Fatalf("the other opener reads %v, %v", r, err)
+	}
+}
+
 func TestHolds(t *testing.T) {
 	ix := openTest(t)
 	ix.Put(rec("h", t0, nil))
@@ -121,7 +138,7 @@ func TestAuditChain(t *testing.T) {
 		t.Fatalf("VerifyAudit = %d, %v", n, err)
 	}
 	// Someone edits an entry in the file directly.
-	ix.db.Update(func(tx *bolt.Tx) error {
+	ix.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bAudit)
 		k := []byte{0, 0, 0, 0, 0, 0, 0, 2}
 		v := b.Get(k)
@@ -138,7 +155,7 @@ func TestAuditChain(t *testing.T) {
 		t.Fatalf("VerifyAudit after an edit = %v, want ErrAuditBroken", err)
 	}
 	// And removes one.
-	ix.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bAudit).Delete([]byte{0, 0, 0, 0, 0, 0, 0, 3}) })
+	ix.update(func(tx *bolt.Tx) error { return tx.Bucket(bAudit).Delete([]byte{0, 0, 0, 0, 0, 0, 0, 3}) })
 	if _, err := ix.VerifyAudit(); !errors.Is(err, ErrAuditBroken) {
 		t.Fatal("a removed entry went unnoticed")
 	}

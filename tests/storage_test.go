@@ -259,3 +259,10 @@ func TestRunRecordsLive(t *testing.T) {
 		t.Errorf("exported %d samples", len(l))
 	}
 }
+
+func jsonUnmarshal(t *testing.T, s string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+}

@@ -1,0 +1,148 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCrashRecovery kills the daemon with SIGKILL in the middle of 20
+// concurrent calls, starts it again, and checks that every call is in the
+// index, every recording decodes and holds its audio up to at most 1 s
+// before the kill, and verify is clean.
+func TestCrashRecovery(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	if testing.Short() {
+		t.Skip("20 live calls")
+	}
+	b := newBox(t)
+	_, _, kill := b.startDaemon()
+	done := make(chan struct{})
+	go func() { // ends when SIPp's calls end
+		sippCalls(t, 5490, 20)
+		close(done)
+	}()
+	waitFor(t, "20 calls to be recording", 20*time.Second, func() bool {
+		n := 0
+		for _, c := range b.calls() {
+			if c.Recording.State == "recording" {
+				n++
+			}
+		}
+		return n == 20
+	})
+	time.Sleep(3 * time.Second) // let the calls run: the kill must land mid-call
+	killed := time.Now()
+	kill()
+	<-done
+
+	// The next start recovers what the crash left.
+	_, stop, _ := b.startDaemon()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	calls := b.calls()
+	if len(calls) != 20 {
+		t.Fatalf("%d calls in the index after the crash, want 20", len(calls))
+	}
+	for _, c := range calls {
+		if c.Recording.State != "recovered" {
+			t.Errorf("call %s: recording %q, want recovered", c.ID, c.Recording.State)
+			continue
+		}
+		out := filepath.Join(b.dir, c.ID+".mp3")
+		b.must("export", "-call", c.ID, "-out", out)
+		l, _ := decodeMP3(t, out)
+		got := time.Duration(len(l)) * time.Second / 16000
+		// The recording starts at the answer; all but the last second
+		// before the kill must be there.
+		var start time.Time
+		for _, cc := range rawCalls(t, b) {
+			if cc.ID == c.ID {
+				start = cc.Answered
+			}
+		}
+		if want := killed.Sub(start) - time.Second; got < want {
+			t.Errorf("call %s: %v of audio, want at least %v (1 s before the kill)", c.ID, got, want)
+		}
+	}
+	if v := b.must("verify"); !strings.Contains(v, "20 recordings checked, 0 problems") {
+		t.Errorf("verify after the crash: %s", v)
+	}
+}
+
+func rawCalls(t *testing.T, b *box) []struct {
+	ID       string
+	Answered time.Time
+} {
+	t.Helper()
+	out, err := exec.Command(recorderd, b.args("calls")...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res []struct {
+		ID       string
+		Answered time.Time
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var c struct {
+			ID       string
+			Answered time.Time
+		}
+		jsonUnmarshal(t, l, &c)
+		res = append(res, c)
+	}
+	return res
+}
+
+// TestDiskFull fills a small filesystem past the reserve: no new
+// recording starts, a fault is raised, nothing breaks, and recording
+// resumes by itself once space is freed.
+func TestDiskFull(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	b := newBox(t)
+	data := filepath.Join(b.dir, "data")
+	os.MkdirAll(data, 0o700)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", data).CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("mount tmpfs: %v %s", err, out)
+		}
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", data).Run() })
+	cfg := filepath.Join(b.dir, "recorder.toml")
+	os.WriteFile(cfg, []byte("[storage]\nreserve_mb = 16\n"), 0o600)
+	junk := filepath.Join(data, "junk")
+	if err := os.WriteFile(junk, make([]byte, 10<<20), 0o600); err != nil { // 14 MB left: under the reserve
+		t.Fatal(err)
+	}
+	log, stop, _ := b.startDaemon("-config", cfg)
+	waitFor(t, "the disk-full fault", 10*time.Second, func() bool {
+		return strings.Contains(log.String(), "disk full") && strings.Contains(log.String(), "led=fault on=true")
+	})
+	sippCalls(t, 5590, 1)
+	waitFor(t, "the call in the index", 10*time.Second, func() bool { return len(b.calls()) == 1 })
+	if c := b.calls()[0]; c.Recording.State != "" {
+		t.Errorf("a recording started with the disk full: %+v", c.Recording)
+	}
+	os.Remove(junk)
+	waitFor(t, "recording to resume", 15*time.Second, func() bool {
+		return strings.Contains(log.String(), "recording resumed") && strings.Contains(log.String(), "led=fault on=false")
+	})
+	sippCalls(t, 5590, 1)
+	waitFor(t, "the second call recorded", 15*time.Second, func() bool {
+		cs := b.calls()
+		return len(cs) == 2 && cs[1].Recording.State == "complete"
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("daemon: %v", err)
+	}
+	if v := b.must("verify"); !strings.Contains(v, "1 recordings checked, 0 problems") {
+		t.Errorf("verify: %s", v)
+	}
+}

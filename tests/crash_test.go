@@ -125,6 +125,10 @@ func TestDiskFull(t *testing.T) {
 	waitFor(t, "the disk-full fault", 10*time.Second, func() bool {
 		return strings.Contains(log.String(), "disk full") && strings.Contains(log.String(), "led=fault on=true")
 	})
+	waitFor(t, "the status to show the fault", 10*time.Second, func() bool {
+		out, _ := b.run("status")
+		return strings.Contains(out, `"disk_full"`) && strings.Contains(out, `"full": true`)
+	})
 	sippCalls(t, 5590, 1)
 	waitFor(t, "the call in the index", 10*time.Second, func() bool { return len(b.calls()) == 1 })
 	if c := b.calls()[0]; c.Recording.State != "" {

@@ -102,7 +102,14 @@ func TestIngestExportVerify(t *testing.T) {
 	if v := b.must("verify"); !strings.Contains(v, "3 recordings checked, 0 problems") {
 		t.Errorf("verify: %s", v)
 	}
+	b.must("hold", "-call", found[0].ID, "-reason", "complaint 114", "-who", "head-of-ig")
+	if _, err := b.run("hold", "-call", found[0].ID); err == nil {
+		t.Error("a hold without a reason was accepted")
+	}
 	log := b.must("audit", "list")
+	if !strings.Contains(log, `"action":"hold","target":"`+found[0].ID) {
+		t.Errorf("audit log lacks the hold: %s", log)
+	}
 	if !strings.Contains(log, `"who":"supervisor-ann","action":"export"`) || !strings.Contains(log, "SAR 2026-031") {
 		t.Errorf("audit log lacks the export: %s", log)
 	}

@@ -128,6 +128,33 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { // returns when ctx is done
 		return watchdog(ctx, parts.Watchdog, *feed, &alive, log)
 	})
+	g.Go(func() error { // returns when ctx is done: the status file, every 5 s
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			s := &status{Time: time.Now().UTC(), Version: version, Interfaces: cfg.Capture.Interfaces, Faults: []string{}}
+			st.diskStatus(s, s.Time)
+			if s.Disk.Full {
+				s.Faults = append(s.Faults, "disk_full")
+			}
+			mu.Lock()
+			ts := tr.Stats()
+			mu.Unlock()
+			s.Metrics = map[string]uint64{
+				"calls_started": ts.CallsStarted, "calls_ended": ts.CallsEnded, "calls_evicted": ts.CallsEvicted,
+				"sip_messages": ts.SIPMessages, "sip_errors": ts.SIPErrors, "rtp_packets": ts.RTPPackets,
+				"disk_full": uint64(boolInt(s.Disk.Full)),
+			}
+			if err := writeStatus(cfg.Storage.DataDir, s); err != nil {
+				log.Error("status not written", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
 	g.Go(func() error { // returns when ctx is done
 		p := &retention.Purger{Vault: st.vault, Index: st.index, Retention: cfg.Storage.Retention(), Now: time.Now, Log: log}
 		t := time.NewTicker(*purgeEvery)

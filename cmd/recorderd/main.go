@@ -57,6 +57,8 @@ commands:
   verify   check every recording against the index
   audit    verify or list the audit log
   keys     rotate the key-encryption key, or export a recovery copy
+  hold     put a call under legal hold (release lifts it); both audited
+  status   print the running daemon's status (disk, faults, counters)
   encode   encode raw 16-bit little-endian PCM from stdin to MP3 on stdout
   version  print the version
 
@@ -91,6 +93,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAudit(args, stdout, stderr)
 	case "keys":
 		return runKeys(args, stdin, stdout, stderr)
+	case "hold", "release":
+		return runHold(cmd == "release", args, stdout, stderr)
+	case "status":
+		return runStatus(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "recorderd", version)
 		return nil

@@ -424,3 +424,44 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "recovery key written to %s: keep it apart from the box; it opens every recording with the passphrase\n", *out)
 	return nil
 }
+
+// runHold puts a call under legal hold (or releases it), audited.
+func runHold(release bool, args []string, stdout, stderr io.Writer) error {
+	name := "hold"
+	if release {
+		name = "release"
+	}
+	fs := newFlags(name, stderr)
+	load := storageFlags(fs)
+	id := fs.String("call", "", "call id (required)")
+	who := fs.String("who", os.Getenv("USER"), "who, for the audit log")
+	why := fs.String("reason", "", "the reason (required for a hold): a complaint, a police request…")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *id == "" || (!release && *why == "") {
+		return usageError{name + ": usage: recorderd " + name + " -call ID -reason TEXT [-who NAME]"}
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	ix, err := index.Open(cfg.Storage.DataDir+"/index.db", index.Options{Shared: true})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	if release {
+		err = ix.ReleaseHold(*id)
+	} else {
+		err = ix.SetHold(*id, index.Hold{Reason: *why, By: *who, At: time.Now().UTC()})
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := ix.Audit(index.Entry{Who: *who, Action: name, Target: *id, Why: *why}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: call %s\n", name, *id)
+	return nil
+}

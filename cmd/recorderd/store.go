@@ -154,8 +154,13 @@ func (s *store) record(c *track.Call) *index.Record {
 			r.Extensions = append(r.Extensions, e)
 		}
 	}
-	r.Codecs = r.Codecs[:0]
+	r.Codecs, r.Legs = r.Codecs[:0], r.Legs[:0]
 	for _, l := range c.Legs {
+		leg := index.Leg{CallID: l.CallID}
+		if l.Caller.IsValid() {
+			leg.Caller, leg.Callee = l.Caller.String(), l.Callee.String()
+		}
+		r.Legs = append(r.Legs, leg)
 		for _, m := range l.Media {
 			r.Codecs = append(r.Codecs, m.Codecs...)
 		}

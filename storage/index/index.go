@@ -49,6 +49,13 @@ type Recording struct {
 	Channels int    `json:"channels,omitempty"`
 }
 
+// Leg is one SIP dialog of a call.
+type Leg struct {
+	CallID string `json:"call_id"`
+	Caller string `json:"caller_signalling,omitempty"`
+	Callee string `json:"callee_signalling,omitempty"`
+}
+
 // Record is one call in the index.
 type Record struct {
 	ID             string    `json:"id"`
@@ -63,6 +70,7 @@ type Record struct {
 	To             Party     `json:"to"`
 	Numbers        []string  `json:"numbers"`    // every E.164 number in any leg
 	Extensions     []string  `json:"extensions"` // every internal extension
+	Legs           []Leg     `json:"legs,omitempty"`
 	Codecs         []string  `json:"codecs,omitempty"`
 	Flags          []string  `json:"flags"`
 	Recording      Recording `json:"recording"`

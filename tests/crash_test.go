@@ -36,6 +36,13 @@ func TestCrashRecovery(t *testing.T) {
 		return n == 20
 	})
 	time.Sleep(3 * time.Second) // let the calls run: the kill must land mid-call
+	// A recording can be read while it is being written.
+	live := b.calls()[0]
+	partial := filepath.Join(b.dir, "partial.mp3")
+	b.must("export", "-call", live.ID, "-out", partial, "-why", "listening live")
+	if l, _ := decodeMP3(t, partial); len(l) < 16000 {
+		t.Errorf("a recording in progress exported %d samples, want over a second", len(l))
+	}
 	killed := time.Now()
 	kill()
 	<-done

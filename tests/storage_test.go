@@ -255,6 +255,22 @@ func TestRunRecordsLive(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("daemon exit after SIGTERM: %v", err)
 	}
+	// A configuration change is audited at the next start, once.
+	if log := b.must("audit", "list"); strings.Count(log, `"action":"config"`) != 1 {
+		t.Errorf("want one config entry after the first start: %s", log)
+	}
+	_, stop, _ = b.startDaemon("-purge-every", "1h")
+	stop()
+	if log := b.must("audit", "list"); strings.Count(log, `"action":"config"`) != 1 {
+		t.Errorf("a restart with the same configuration was audited as a change")
+	}
+	cfg := filepath.Join(b.dir, "recorder.toml")
+	os.WriteFile(cfg, []byte("[storage]\nretention_years = 4\n"), 0o600)
+	_, stop, _ = b.startDaemon("-config", cfg)
+	stop()
+	if log := b.must("audit", "list"); strings.Count(log, `"action":"config"`) != 2 || !strings.Contains(log, `\"RetentionYears\":4`) {
+		t.Errorf("the retention change was not audited: %s", log)
+	}
 	c := b.calls()[0]
 	if c.EndReason != "bye" || c.Recording.Duration < 8000 {
 		t.Errorf("call %+v: want a bye and about 9 s of recording", c)

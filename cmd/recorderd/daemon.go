@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"callrec/board"
+	"callrec/firmware/config"
 	"callrec/hal"
 	"callrec/recorder/capture"
 	"callrec/recorder/mix"
@@ -69,6 +73,7 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	auditConfig(st, cfg, log)
 	st.onChange = func(recording int, diskFull bool) {
 		parts.RecLED.Set(recording > 0)
 		parts.FaultLED.Set(diskFull)
@@ -216,5 +221,33 @@ func watchdog(ctx context.Context, w hal.Watchdog, every time.Duration, alive *a
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// auditConfig writes an audit entry when the configuration in force
+// differs from the one the daemon last started with: a configuration
+// change is audited like any other.
+func auditConfig(st *store, cfg config.Config, log *slog.Logger) {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return
+	}
+	sum := sha256.Sum256(b)
+	digest := hex.EncodeToString(sum[:])
+	entries, err := st.index.AuditLog()
+	if err != nil {
+		log.Error("audit log unreadable", "err", err)
+		return
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Action == "config" {
+			if entries[i].Target == digest {
+				return // unchanged
+			}
+			break
+		}
+	}
+	if err := st.audit("system", "config", digest, "configuration in force at start: "+string(b)); err != nil {
+		log.Error("configuration change not audited", "err", err)
 	}
 }

@@ -169,6 +169,27 @@ type Reader struct {
 	created  time.Time
 }
 
+// OpenPartial opens a recording that another process (the daemon) is
+// still writing: its complete chunks so far, authenticated; a truncated
+// file reads the same way, so use it only for recordings known to be in
+// progress.
+func (v *Vault) OpenPartial(id string) (*Reader, error) {
+	p, err := v.path(id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("vault: open %s: %w", id, err)
+	}
+	r, err := v.reader(id, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
 // Open opens a recording for reading and checks its structure: the data
 // key unwraps, and the last chunk authenticates (final for a recording not
 // being written).

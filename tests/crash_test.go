@@ -43,6 +43,9 @@ func TestCrashRecovery(t *testing.T) {
 	if l, _ := decodeMP3(t, partial); len(l) < 16000 {
 		t.Errorf("a recording in progress exported %d samples, want over a second", len(l))
 	}
+	if log := b.must("audit", "list"); !strings.Contains(log, "[partial: recording in progress") {
+		t.Errorf("the export of a recording in progress is not marked partial in the audit:\n%s", log)
+	}
 	killed := time.Now()
 	kill()
 	<-done

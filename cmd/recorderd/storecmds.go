@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -206,7 +207,11 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if sum := hex.EncodeToString(h.Sum(nil)); r.Recording.State != "recording" && r.Recording.SHA256 != "" && sum != r.Recording.SHA256 {
 		return fmt.Errorf("export: call %s: the recording's SHA-256 %s does not match the index's %s", *id, sum, r.Recording.SHA256)
 	}
-	if err := st.audit(*who, "export", *id, *why); err != nil {
+	detail := *why
+	if r.Recording.State == "recording" {
+		detail += " [partial: recording in progress, " + strconv.Itoa(buf.Len()) + " bytes]"
+	}
+	if err := st.audit(*who, "export", *id, detail); err != nil {
 		return err // no export without its audit entry
 	}
 	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)

@@ -50,6 +50,17 @@ func storageFlags(fs *flag.FlagSet) func() (config.Config, error) {
 	}
 }
 
+// openStoreWith loads the configuration the flags name and opens its
+// store for a command run beside the daemon (no recovery).
+func openStoreWith(load func() (config.Config, error)) (*store, config.Config, error) {
+	cfg, err := load()
+	if err != nil {
+		return nil, cfg, err
+	}
+	st, err := openStore(cfg.Storage, slog.Default(), false)
+	return st, cfg, err
+}
+
 // runIngest records the calls in a capture file into the vault and index,
 // exactly as the box records a live tap.
 func runIngest(args []string, stdout, stderr io.Writer) error {
@@ -174,11 +185,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if *id == "" || *out == "" {
 		return usageError{"export: usage: recorderd export -call ID -out FILE.mp3 [-who NAME] [-why REASON]"}
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(cfg.Storage, slog.Default(), false)
+	st, _, err := openStoreWith(load)
 	if err != nil {
 		return err
 	}
@@ -242,11 +249,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(cfg.Storage, slog.Default(), false)
+	st, _, err := openStoreWith(load)
 	if err != nil {
 		return err
 	}
@@ -351,11 +354,7 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(cfg.Storage, slog.Default(), false)
+	st, cfg, err := openStoreWith(load)
 	if err != nil {
 		return err
 	}

@@ -194,24 +194,15 @@ func (v *Vault) OpenPartial(id string) (*Reader, error) {
 // key unwraps, and the last chunk authenticates (final for a recording not
 // being written).
 func (v *Vault) Open(id string) (*Reader, error) {
-	p, err := v.path(id)
+	r, err := v.OpenPartial(id)
 	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("vault: open %s: %w", id, err)
-	}
-	r, err := v.reader(id, f)
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	v.mu.Lock()
 	writing := v.writing[id]
 	v.mu.Unlock()
 	if !r.complete && !writing {
-		f.Close()
+		r.Close()
 		return nil, fmt.Errorf("vault: %s: %w (no final chunk; run recovery if the box lost power)", id, ErrTruncated)
 	}
 	return r, nil

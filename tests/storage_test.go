@@ -89,7 +89,7 @@ func TestIngestExportVerify(t *testing.T) {
 		t.Fatalf("%d calls in the index, want 3", len(all))
 	}
 	// A subject access request: every call with this number.
-	found := b.calls("-number", "+33360653674")
+	found := b.calls("-number", "+33360653674", "-who", "supervisor-ann", "-why", "SAR 2026-031")
 	if len(found) != 1 || found[0].Recording.State != "complete" || found[0].Recording.SHA256 == "" {
 		t.Fatalf("calls -number = %+v, want the nb6 call, recorded", found)
 	}
@@ -112,6 +112,10 @@ func TestIngestExportVerify(t *testing.T) {
 	}
 	if !strings.Contains(log, `"who":"supervisor-ann","action":"export"`) || !strings.Contains(log, "SAR 2026-031") {
 		t.Errorf("audit log lacks the export: %s", log)
+	}
+	if !strings.Contains(log, `"who":"supervisor-ann","action":"search","target":"number=\"+33360653674\"`) ||
+		!strings.Contains(log, "SAR 2026-031 [1 calls found]") {
+		t.Errorf("audit log lacks the search: %s", log)
 	}
 	if v := b.must("audit", "verify"); !strings.Contains(v, "intact") {
 		t.Errorf("audit verify: %s", v)

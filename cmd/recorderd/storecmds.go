@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -119,6 +120,8 @@ func runCalls(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "", "calls starting at or after this time (RFC 3339 or 2006-01-02)")
 	to := fs.String("to", "", "calls starting before this time")
 	limit := fs.Int("limit", 0, "at most this many")
+	who := fs.String("who", osUser(), "who is searching, for the audit log")
+	why := fs.String("why", "", "why, for the audit log (e.g. the SAR reference)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -155,6 +158,13 @@ func runCalls(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A search reveals who called whom: it is an access, audited before
+	// anything is shown.
+	terms := fmt.Sprintf("number=%q extension=%q from=%q to=%q", q.Number, q.Extension, *from, *to)
+	if _, err := ix.Audit(index.Entry{Who: *who, Action: "search", Target: terms,
+		Why: fmt.Sprintf("%s [%d calls found]", *why, len(rs))}); err != nil {
+		return fmt.Errorf("calls: audit: %w", err)
+	}
 	enc := json.NewEncoder(stdout)
 	for _, r := range rs {
 		enc.Encode(r)
@@ -177,7 +187,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	load := storageFlags(fs)
 	id := fs.String("call", "", "call id (required)")
 	out := fs.String("out", "", "MP3 file to write (required)")
-	who := fs.String("who", os.Getenv("USER"), "who is exporting, for the audit log")
+	who := fs.String("who", osUser(), "who is exporting, for the audit log")
 	why := fs.String("why", "", "why, for the audit log (e.g. a subject access request reference)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -350,7 +360,7 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("keys "+args[0], stderr)
 	load := storageFlags(fs)
 	out := fs.String("out", "", "export-recovery: file for the passphrase-encrypted key")
-	who := fs.String("who", os.Getenv("USER"), "who, for the audit log")
+	who := fs.String("who", osUser(), "who, for the audit log")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -442,7 +452,7 @@ func runHold(release bool, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(name, stderr)
 	load := storageFlags(fs)
 	id := fs.String("call", "", "call id (required)")
-	who := fs.String("who", os.Getenv("USER"), "who, for the audit log")
+	who := fs.String("who", osUser(), "who, for the audit log")
 	why := fs.String("reason", "", "the reason (required for a hold): a complaint, a police request…")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -472,4 +482,13 @@ func runHold(release bool, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: call %s\n", name, *id)
 	return nil
+}
+
+// osUser is the default for -who: the account running the command, so no
+// audit entry is anonymous.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return fmt.Sprintf("uid %d", os.Getuid())
 }

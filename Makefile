@@ -55,7 +55,8 @@ bench: deps
 	  $(GO) test -run '^$$' -bench . -benchtime 2s ./recorder/track; \
 	  $(GO) test -run '^$$' -bench . -benchtime 5x ./recorder/mix; \
 	  $(GO) test -run '^$$' -bench . ./storage/vault; \
-	  $(GO) test -run '^$$' -bench . -benchtime 200x -timeout 20m ./storage/index; } | $(GO) run ./tests/benchtable
+	  $(GO) test -run '^$$' -bench . -benchtime 200x -timeout 20m ./storage/index; \
+	  $(GO) test -run '^$$' -bench . -benchtime 5x ./tests; } | $(GO) run ./tests/benchtable
 
 # fuzz runs each fuzz target briefly (FUZZTIME=30s for longer).
 FUZZTIME ?= 10s

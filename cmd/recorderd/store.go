@@ -41,6 +41,12 @@ type store struct {
 	diskFull bool // the reserve was reached: new recordings are refused
 	open     int  // recordings being written
 	onChange func(recording int, diskFull bool)
+
+	// The disk worker: the recording path's vault and index writes, in order.
+	startWorker sync.Once
+	ops         chan func()
+	workerDone  chan struct{}
+	dirty       map[*vaultWriter]bool // the worker's: written, not yet synced
 }
 
 // openStore opens the vault and index, creating the key on first start.
@@ -85,7 +91,11 @@ func openStore(cfg config.Storage, log *slog.Logger, recover bool) (*store, erro
 	return s, nil
 }
 
-func (s *store) Close() error { return s.index.Close() }
+// Close finishes the queued disk work and closes the index.
+func (s *store) Close() error {
+	s.drain()
+	return s.index.Close()
+}
 
 // lockDaemon takes the data directory's daemon lock, held while the
 // daemon runs; it fails at once if another process holds it.
@@ -135,26 +145,21 @@ func (s *store) checkDisk() bool {
 	return full
 }
 
-// record maps a tracked call to its index record, keeping what the index
-// already knows of its recording.
-func (s *store) record(c *track.Call) *index.Record {
-	r, err := s.index.Get(c.ID)
-	if err != nil {
-		r = &index.Record{ID: c.ID}
-	}
-	r.ConversationID, r.SIPCallIDs = c.ConversationID, c.SIPCallIDs
+// callRecord copies what the tracker knows of a call into an index
+// record, on the capture goroutine: the worker must not read the call,
+// which the tracker goes on changing.
+func callRecord(c *track.Call) *index.Record {
+	r := &index.Record{ID: c.ID, ConversationID: c.ConversationID, SIPCallIDs: slices.Clone(c.SIPCallIDs)}
 	r.Start, r.Answered, r.End = c.Start.Time, c.Answered.Time, c.End.Time
 	r.EndReason, r.Direction = c.EndReason, string(c.Direction)
 	r.From = index.Party{Raw: c.From.Raw, E164: c.From.E164, Extension: c.From.Extension, Name: c.From.Name}
 	r.To = index.Party{Raw: c.To.Raw, E164: c.To.E164, Extension: c.To.Extension, Name: c.To.Name}
-	r.Numbers, r.Flags = c.Numbers, c.Flags
-	r.Extensions = r.Extensions[:0]
+	r.Numbers, r.Flags = slices.Clone(c.Numbers), slices.Clone(c.Flags)
 	for _, e := range []string{c.From.Extension, c.To.Extension} {
 		if e != "" {
 			r.Extensions = append(r.Extensions, e)
 		}
 	}
-	r.Codecs, r.Legs = r.Codecs[:0], r.Legs[:0]
 	for _, l := range c.Legs {
 		leg := index.Leg{CallID: l.CallID}
 		if l.Caller.IsValid() {
@@ -168,31 +173,101 @@ func (s *store) record(c *track.Call) *index.Record {
 	return r
 }
 
+// putCall stores a call's record, keeping what the index already knows
+// of its recording. It runs on the disk worker.
+func (s *store) putCall(r *index.Record) {
+	if old, err := s.index.Get(r.ID); err == nil {
+		r.Recording, r.Purged = old.Recording, old.Purged
+	}
+	if err := s.index.Put(r); err != nil {
+		s.log.Error("index not updated", "call_id", r.ID, "err", err)
+	}
+}
+
 // callEvent keeps the index in step with the tracker.
 func (s *store) callEvent(e track.Event) {
 	if e.Kind != track.CallStarted && e.Kind != track.CallEnded && e.Kind != track.Transferred {
 		return
 	}
-	if err := s.index.Put(s.record(e.Call)); err != nil {
-		s.log.Error("index not updated", "call_id", e.Call.ID, "err", err)
+	r := callRecord(e.Call)
+	s.do(func() { s.putCall(r) })
+}
+
+// do queues a disk operation for the worker, in order: the capture
+// goroutine never waits for the disk (a sync can take tens of
+// milliseconds on flash), only for room in the queue.
+func (s *store) do(op func()) {
+	s.startWorker.Do(func() {
+		s.ops = make(chan func(), 16384)
+		s.dirty = make(map[*vaultWriter]bool)
+		s.workerDone = make(chan struct{})
+		go s.work()
+	})
+	s.ops <- op
+}
+
+// syncEvery is how often the worker makes written chunks durable: with a
+// chunk's worth buffered, a power cut loses under a second of audio.
+const syncEvery = 250 * time.Millisecond
+
+// work runs the queued disk operations, and syncs the recordings with
+// unsynced chunks together every syncEvery (group commit: one sync per
+// file per interval, not one per chunk, on the disk's single queue).
+func (s *store) work() {
+	defer close(s.workerDone)
+	tick := time.NewTicker(syncEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case op, ok := <-s.ops:
+			if !ok {
+				return
+			}
+			op()
+		case <-tick.C:
+			for vw := range s.dirty {
+				if err := vw.w.Sync(); err != nil {
+					vw.fail(err)
+				}
+				delete(s.dirty, vw)
+			}
+		}
 	}
 }
 
-// Create starts a call's recording in the vault (mix.Sink).
+// drain waits for the queued disk operations to finish and stops the worker.
+func (s *store) drain() {
+	if s.ops != nil {
+		close(s.ops)
+		<-s.workerDone
+		s.ops = nil
+	}
+}
+
+// Create starts a call's recording in the vault (mix.Sink). Only the
+// disk-space check is done at once; the file and its index entry are made
+// by the disk worker, and an error there fails the recording's next write.
 func (s *store) Create(c *track.Call) (io.WriteCloser, error) {
 	if s.checkDisk() {
 		return nil, errDiskFull
 	}
-	w, err := s.vault.Create(c.ID)
-	if err != nil {
-		return nil, err
-	}
-	r := s.record(c)
+	r := callRecord(c)
 	r.Recording = index.Recording{File: c.ID + ".crv", State: "recording", Bitrate: s.bitrate, Channels: 2 - boolInt(s.mono)}
-	if err := s.index.Put(r); err != nil {
-		w.Close()
-		return nil, err
-	}
+	vw := &vaultWriter{s: s, id: c.ID, h: sha256.New()}
+	s.do(func() {
+		w, err := s.vault.Create(r.ID)
+		if err == nil {
+			if err = s.index.Put(r); err != nil {
+				w.Close()
+			}
+		}
+		if err != nil {
+			vw.fail(err)
+			return
+		}
+		w.GroupSync()
+		vw.w = w
+	})
 	s.mu.Lock()
 	s.open++
 	open, full := s.open, s.diskFull
@@ -200,7 +275,7 @@ func (s *store) Create(c *track.Call) (io.WriteCloser, error) {
 	if s.onChange != nil {
 		s.onChange(open, full)
 	}
-	return &vaultWriter{s: s, id: c.ID, w: w, h: sha256.New()}, nil
+	return vw, nil
 }
 
 func boolInt(b bool) int {
@@ -210,34 +285,71 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// vaultWriter hashes the MP3 as it goes to the vault.
+// vaultWriter hashes the MP3 as it goes to the vault. Its writes are done
+// by the disk worker; w and h belong to the worker.
 type vaultWriter struct {
 	s  *store
 	id string
-	w  *vault.Writer
+	w  *vault.Writer // nil until created, or if creating failed
 	h  hash.Hash
+
+	mu  sync.Mutex
+	err error // the first failure, returned to the recorder by the next call
+}
+
+func (v *vaultWriter) fail(err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.err == nil {
+		v.err = err
+	}
+}
+
+func (v *vaultWriter) failed() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.err
 }
 
 func (v *vaultWriter) Write(p []byte) (int, error) {
-	v.h.Write(p)
-	return v.w.Write(p)
+	if err := v.failed(); err != nil {
+		return 0, err
+	}
+	b := slices.Clone(p) // the encoder reuses its buffer
+	v.s.do(func() {
+		if v.w == nil || v.failed() != nil {
+			return
+		}
+		v.h.Write(b)
+		if _, err := v.w.Write(b); err != nil {
+			v.fail(err)
+		}
+		v.s.dirty[v] = true
+	})
+	return len(p), nil
 }
 
 func (v *vaultWriter) Close() error {
-	err := v.w.Close()
-	state := "complete"
-	if err != nil {
-		state = "failed"
-	}
-	v.s.finishRecording(v.id, v.h, state)
-	v.s.mu.Lock()
-	v.s.open--
-	open, full := v.s.open, v.s.diskFull
-	v.s.mu.Unlock()
-	if v.s.onChange != nil {
-		v.s.onChange(open, full)
-	}
-	return err
+	v.s.do(func() {
+		state := "failed"
+		delete(v.s.dirty, v)
+		if v.w != nil {
+			if err := v.w.Close(); err != nil {
+				v.fail(err)
+			} else if v.failed() == nil {
+				state = "complete"
+			}
+			v.s.finishRecording(v.id, v.h, state)
+		}
+		v.s.mu.Lock()
+		v.s.open--
+		open, full := v.s.open, v.s.diskFull
+		v.s.mu.Unlock()
+		if v.s.onChange != nil {
+			v.s.onChange(open, full)
+		}
+	})
+	return v.failed()
 }
 
 // finishRecording notes a closed recording's size, hash and state.
@@ -266,12 +378,17 @@ func (s *store) finishRecording(id string, h hash.Hash, state string) {
 // noteFinish records what the recorder says of a finished recording: its
 // duration and its flags (one_way, no_media, …).
 func (s *store) noteFinish(i mix.Info) {
-	r, err := s.index.Get(i.Call.ID)
+	id, d, flags := i.Call.ID, i.Duration, slices.Clone(i.Flags)
+	s.do(func() { s.putFinish(id, d, flags) })
+}
+
+func (s *store) putFinish(id string, d time.Duration, flags []string) {
+	r, err := s.index.Get(id)
 	if err != nil {
 		return // not recorded (disk full, or never answered)
 	}
-	r.Recording.Duration = i.Duration.Milliseconds()
-	for _, f := range i.Flags {
+	r.Recording.Duration = d.Milliseconds()
+	for _, f := range flags {
 		if !slices.Contains(r.Flags, f) {
 			r.Flags = append(r.Flags, f)
 		}

@@ -57,6 +57,28 @@ type Writer struct {
 	index uint64
 	size  int64
 	err   error
+
+	groupSync bool // the caller syncs with Sync (see GroupSync)
+	unsynced  bool // chunks written since the last sync
+}
+
+// GroupSync hands syncing to the caller: chunks are written as they fill
+// but not synced until Sync (or Close). A caller with many recordings open
+// syncs them together, at an interval shorter than the audio it may lose
+// at a power cut, instead of once per chunk each.
+func (w *Writer) GroupSync() { w.groupSync = true }
+
+// Sync makes the chunks written so far durable.
+func (w *Writer) Sync() error {
+	if w.err != nil || !w.unsynced {
+		return w.err
+	}
+	if err := w.f.Sync(); err != nil {
+		w.err = fmt.Errorf("vault: write %s: %w", w.id, err)
+		return w.err
+	}
+	w.unsynced = false
+	return nil
 }
 
 // Create starts a new recording; it fails if one with this id exists.
@@ -124,9 +146,11 @@ func (w *Writer) flush(final bool) error {
 		w.err = fmt.Errorf("vault: write %s: %w", w.id, err)
 		return w.err
 	}
-	if err := w.f.Sync(); err != nil {
-		w.err = fmt.Errorf("vault: write %s: %w", w.id, err)
-		return w.err
+	w.unsynced = true
+	if !w.groupSync || final {
+		if err := w.Sync(); err != nil {
+			return err
+		}
 	}
 	w.size += int64(len(w.buf))
 	w.index++

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,16 @@ func openStoreWith(load func() (config.Config, error)) (*store, config.Config, e
 	}
 	st, err := openStore(cfg.Storage, slog.Default(), false)
 	return st, cfg, err
+}
+
+// openIndexWith loads the configuration the flags name and opens its
+// index, shared with the daemon.
+func openIndexWith(load func() (config.Config, error)) (*index.Index, error) {
+	cfg, err := load()
+	if err != nil {
+		return nil, err
+	}
+	return index.Open(filepath.Join(cfg.Storage.DataDir, "index.db"), index.Options{Shared: true})
 }
 
 // runIngest records the calls in a capture file into the vault and index,
@@ -327,11 +338,7 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	ix, err := index.Open(cfg.Storage.DataDir+"/index.db", index.Options{Shared: true})
+	ix, err := openIndexWith(load)
 	if err != nil {
 		return err
 	}
@@ -460,11 +467,7 @@ func runHold(release bool, args []string, stdout, stderr io.Writer) error {
 	if *id == "" || (!release && *why == "") {
 		return usageError{name + ": usage: recorderd " + name + " -call ID -reason TEXT [-who NAME]"}
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	ix, err := index.Open(cfg.Storage.DataDir+"/index.db", index.Options{Shared: true})
+	ix, err := openIndexWith(load)
 	if err != nil {
 		return err
 	}

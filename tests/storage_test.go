@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+
+	ct "callrec/recorder/capture/capturetest"
 )
 
 type storedCall struct {
@@ -291,5 +294,26 @@ func jsonUnmarshal(t *testing.T, s string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		t.Fatalf("%q: %v", s, err)
+	}
+}
+
+// TestIngestKeepsRecordingFlags records a call whose callee, the outside
+// party (left channel), sends no audio: the index keeps the recorder's
+// one_way flag beside the tracker's.
+func TestIngestKeepsRecordingFlags(t *testing.T) {
+	b := newBox(t)
+	frames := slices.DeleteFunc(toneCalls(1, 2*time.Second), func(f ct.Frame) bool {
+		return bytes.Contains(f.Data, []byte{0, 0xb2}) && len(f.Data) > 180 // the callee's RTP (SSRC 0xb2)
+	})
+	pcap := filepath.Join(b.dir, "oneway.pcap")
+	var buf bytes.Buffer
+	if err := ct.WritePcap(&buf, 1, frames); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(pcap, buf.Bytes(), 0o600)
+	b.must("ingest", pcap)
+	cs := b.calls()
+	if len(cs) != 1 || cs[0].Recording.State != "complete" || !slices.Contains(cs[0].Flags, "one_way:left") {
+		t.Errorf("calls = %+v, want one complete recording flagged one_way:left", cs)
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"callrec/firmware/config"
 	"callrec/hal"
 	"callrec/recorder/capture"
-	"callrec/recorder/mix"
 	"callrec/recorder/track"
 	"callrec/storage/retention"
 )
@@ -83,21 +82,7 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
 	// The tracker and recorder are single-threaded: every capture loop and
 	// the ticks take this lock.
 	var mu sync.Mutex
-	rec := mix.New(mix.Config{Mono: cfg.Storage.Mono, Bitrate: cfg.Storage.Bitrate, OnFinish: func(i mix.Info) {
-		if i.Err != nil && !errors.Is(i.Err, errDiskFull) {
-			log.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)
-		}
-		st.noteFinish(i)
-	}}, st, log)
-	tc := trackConfig(cfg.Calls)
-	tc.OnEvent = func(e track.Event) {
-		st.callEvent(e)
-		rec.Event(e)
-		if e.Kind == track.CallEnded {
-			st.callEvent(e)
-		}
-	}
-	tc.OnRTP = rec.RTP
+	rec, tc := st.recordingPath(cfg, log, nil)
 	tr := track.New(tc, log)
 	handle := tr.Handle
 	var alive atomic.Int64 // the capture loops' last sign of life, for the watchdog

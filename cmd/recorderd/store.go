@@ -174,14 +174,42 @@ func callRecord(c *track.Call) *index.Record {
 }
 
 // putCall stores a call's record, keeping what the index already knows
-// of its recording. It runs on the disk worker.
+// of its recording, and the flags the recorder gave it (one_way, …),
+// which the tracker does not know. It runs on the disk worker.
 func (s *store) putCall(r *index.Record) {
 	if old, err := s.index.Get(r.ID); err == nil {
 		r.Recording, r.Purged = old.Recording, old.Purged
+		for _, f := range old.Flags {
+			if !slices.Contains(r.Flags, f) {
+				r.Flags = append(r.Flags, f)
+			}
+		}
 	}
 	if err := s.index.Put(r); err != nil {
 		s.log.Error("index not updated", "call_id", r.ID, "err", err)
 	}
+}
+
+// recordingPath wires the tracker and the recorder to the store: calls
+// go to the index as the tracker sees them, recordings to the vault.
+// onFinish, if set, also sees each finished recording.
+func (s *store) recordingPath(cfg config.Config, log *slog.Logger, onFinish func(mix.Info)) (*mix.Recorder, track.Config) {
+	rec := mix.New(mix.Config{Mono: cfg.Storage.Mono, Bitrate: cfg.Storage.Bitrate, OnFinish: func(i mix.Info) {
+		if i.Err != nil && !errors.Is(i.Err, errDiskFull) {
+			log.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)
+		}
+		s.noteFinish(i)
+		if onFinish != nil {
+			onFinish(i)
+		}
+	}}, s, log)
+	tc := trackConfig(cfg.Calls)
+	tc.OnEvent = func(e track.Event) {
+		s.callEvent(e)
+		rec.Event(e)
+	}
+	tc.OnRTP = rec.RTP
+	return rec, tc
 }
 
 // callEvent keeps the index in step with the tracker.

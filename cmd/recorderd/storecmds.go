@@ -23,7 +23,6 @@ import (
 	"callrec/firmware/config"
 	"callrec/recorder/mix"
 	"callrec/recorder/mp3"
-	"callrec/recorder/track"
 	"callrec/storage/index"
 	"callrec/storage/vault"
 )
@@ -100,23 +99,7 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	n := 0
-	mc := mix.Config{Mono: cfg.Storage.Mono, Bitrate: cfg.Storage.Bitrate, OnFinish: func(i mix.Info) {
-		n++
-		if i.Err != nil {
-			slog.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)
-		}
-		st.noteFinish(i)
-	}}
-	rec := mix.New(mc, st, slog.Default())
-	tc := trackConfig(cfg.Calls)
-	tc.OnEvent = func(e track.Event) {
-		st.callEvent(e)
-		rec.Event(e)
-		if e.Kind == track.CallEnded {
-			st.callEvent(e) // again, with the recording's result
-		}
-	}
-	tc.OnRTP = rec.RTP
+	rec, tc := st.recordingPath(cfg, slog.Default(), func(mix.Info) { n++ })
 	readErr := replayFile(file, tc, rec)
 	fmt.Fprintf(stdout, "%d recordings stored in %s\n", n, cfg.Storage.DataDir)
 	return readErr

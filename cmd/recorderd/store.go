@@ -321,6 +321,8 @@ type vaultWriter struct {
 	w  *vault.Writer // nil until created, or if creating failed
 	h  hash.Hash
 
+	pending []byte // the capture goroutine's: frames not yet a whole chunk
+
 	mu  sync.Mutex
 	err error // the first failure, returned to the recorder by the next call
 }
@@ -339,11 +341,33 @@ func (v *vaultWriter) failed() error {
 	return v.err
 }
 
+// Write gathers the encoder's frames into whole vault chunks and queues
+// each chunk once: the vault can make nothing shorter durable or readable,
+// so the capture goroutine hands over one buffer per chunk, not per frame.
 func (v *vaultWriter) Write(p []byte) (int, error) {
 	if err := v.failed(); err != nil {
 		return 0, err
 	}
-	b := slices.Clone(p) // the encoder reuses its buffer
+	if v.pending == nil {
+		v.pending = make([]byte, 0, vault.ChunkSize)
+	}
+	for rest := p; len(rest) > 0; {
+		k := min(vault.ChunkSize-len(v.pending), len(rest))
+		v.pending, rest = append(v.pending, rest[:k]...), rest[k:]
+		if len(v.pending) == vault.ChunkSize {
+			v.handOff()
+		}
+	}
+	return len(p), nil
+}
+
+// handOff queues the pending bytes for the worker.
+func (v *vaultWriter) handOff() {
+	b := v.pending
+	v.pending = nil
+	if len(b) == 0 {
+		return
+	}
 	v.s.do(func() {
 		if v.w == nil || v.failed() != nil {
 			return
@@ -354,10 +378,10 @@ func (v *vaultWriter) Write(p []byte) (int, error) {
 		}
 		v.s.dirty[v] = true
 	})
-	return len(p), nil
 }
 
 func (v *vaultWriter) Close() error {
+	v.handOff()
 	v.s.do(func() {
 		state := "failed"
 		delete(v.s.dirty, v)

@@ -85,7 +85,7 @@ func openStore(cfg config.Storage, log *slog.Logger, recover bool) (*store, erro
 		return nil, err
 	}
 	for _, id := range fixed {
-		s.finishRecording(id, nil, "recovered")
+		s.finishRecording(id, nil, nil, "recovered")
 		log.Warn("recording recovered after an unclean stop", "call_id", id)
 	}
 	return s, nil
@@ -391,7 +391,7 @@ func (v *vaultWriter) Close() error {
 			} else if v.failed() == nil {
 				state = "complete"
 			}
-			v.s.finishRecording(v.id, v.h, state)
+			v.s.finishRecording(v.id, v.w, v.h, state)
 		}
 		v.s.mu.Lock()
 		v.s.open--
@@ -405,17 +405,19 @@ func (v *vaultWriter) Close() error {
 }
 
 // finishRecording notes a closed recording's size, hash and state.
-func (s *store) finishRecording(id string, h hash.Hash, state string) {
+// w is the closed writer, or nil for a recording recovered after a crash,
+// which is read back and hashed.
+func (s *store) finishRecording(id string, w *vault.Writer, h hash.Hash, state string) {
 	r, err := s.index.Get(id)
 	if err != nil {
 		r = &index.Record{ID: id, Start: time.Now()}
 	}
-	if rd, err := s.vault.Open(id); err == nil {
+	if w != nil {
+		r.Recording.Size = w.Size()
+	} else if rd, err := s.vault.Open(id); err == nil { // recovered: hash what survived
 		r.Recording.Size = rd.Size()
-		if h == nil { // recovered: hash what survived
-			h = sha256.New()
-			io.Copy(h, io.NewSectionReader(rd, 0, rd.Size()))
-		}
+		h = sha256.New()
+		io.Copy(h, io.NewSectionReader(rd, 0, rd.Size()))
 		rd.Close()
 	}
 	r.Recording.File, r.Recording.State = id+".crv", state

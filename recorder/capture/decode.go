@@ -455,3 +455,24 @@ func (dec *Decoder) sctp(src, dst netip.Addr, b []byte, flags Flags) {
 		c = c[n:]
 	}
 }
+
+// Add returns the sum of two sets of counters: the totals of several
+// decoders, one per capture interface.
+func (s Stats) Add(o Stats) Stats {
+	s.Packets += o.Packets
+	s.Malformed += o.Malformed
+	s.NotIP += o.NotIP
+	s.Tunnelled += o.Tunnelled
+	s.Fragments += o.Fragments
+	s.Reassembled += o.Reassembled
+	s.FragDropped += o.FragDropped
+	s.TCPSegments += o.TCPSegments
+	s.TCPMessages += o.TCPMessages
+	s.TCPGaps += o.TCPGaps
+	s.TCPDropped += o.TCPDropped
+	s.SCTPChunks += o.SCTPChunks
+	s.WebSocket += o.WebSocket
+	s.OtherProto += o.OtherProto
+	s.FlowsEvicted += o.FlowsEvicted
+	return s
+}

@@ -82,8 +82,11 @@ func OpenLive(cfg LiveConfig) (*Live, error) {
 	return &Live{tp: tp, iface: cfg.Interface}, nil
 }
 
+// ErrTimeout is a live read that found the wire quiet.
+var ErrTimeout = afpacket.ErrTimeout
+
 // IsTimeout reports whether err is a read timeout rather than a failure.
-func IsTimeout(err error) bool { return errors.Is(err, afpacket.ErrTimeout) }
+func IsTimeout(err error) bool { return errors.Is(err, ErrTimeout) }
 
 // ReadPacketData implements Source. A read that times out returns
 // afpacket.ErrTimeout, so the caller can check its context.

@@ -26,8 +26,11 @@ type Live struct{}
 // OpenLive fails: live capture needs Linux.
 func OpenLive(LiveConfig) (*Live, error) { return nil, errors.New("capture: live capture needs Linux") }
 
+// ErrTimeout is a live read that found the wire quiet.
+var ErrTimeout = errors.New("capture: timeout")
+
 // IsTimeout reports whether err is a read timeout.
-func IsTimeout(error) bool { return false }
+func IsTimeout(err error) bool { return errors.Is(err, ErrTimeout) }
 
 func (*Live) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 	return nil, gopacket.CaptureInfo{}, errors.New("capture: live capture needs Linux")

@@ -2,6 +2,7 @@ package track
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"callrec/recorder/sip"
@@ -163,3 +164,22 @@ func (s *Stream) CryptoKeys() (caller, callee []string) { return s.keys[0], s.ke
 
 // Ended reports whether the call is over.
 func (c *Call) Ended() bool { return c.state == stateEnded }
+
+// Snapshot copies what is known of the call now, for reading on another
+// goroutine while the tracker goes on changing the call.
+func (c *Call) Snapshot() Call {
+	s := Call{ID: c.ID, ConversationID: c.ConversationID, SIPCallIDs: slices.Clone(c.SIPCallIDs),
+		Start: c.Start, Answered: c.Answered, End: c.End, EndReason: c.EndReason, Direction: c.Direction,
+		From: c.From, To: c.To, Numbers: slices.Clone(c.Numbers), Video: c.Video, Flags: slices.Clone(c.Flags)}
+	for _, l := range c.Legs {
+		lc := &Leg{CallID: l.CallID, FromTag: l.FromTag, ToTag: l.ToTag, Caller: l.Caller, Callee: l.Callee}
+		for _, st := range l.Media {
+			sc := *st
+			sc.leg, sc.pts, sc.rates, sc.keys = lc, nil, nil, [2][]string{}
+			sc.Codecs = slices.Clone(st.Codecs)
+			lc.Media = append(lc.Media, &sc)
+		}
+		s.Legs = append(s.Legs, lc)
+	}
+	return s
+}

@@ -38,13 +38,30 @@ type Party struct {
 	Name      string `json:"name,omitempty"`
 }
 
+// State is where a call's audio is in its life.
+type State string
+
+// The states of a recording.
+const (
+	StateNone      State = ""          // never answered, or refused (disk full)
+	StateRecording State = "recording" // being written now
+	StateComplete  State = "complete"  // closed properly
+	StateRecovered State = "recovered" // closed after a crash: audio up to the last synced chunk
+	StateFailed    State = "failed"    // the disk failed while writing; what was written is readable
+	StateShredded  State = "shredded"  // crypto-shredded at the end of its retention
+)
+
+// HasAudio reports whether a recording in this state has a vault file.
+func (s State) HasAudio() bool { return s != StateNone && s != StateShredded }
+
 // Recording is the state of a call's audio in the vault.
 type Recording struct {
 	File     string `json:"file,omitempty"`
 	Size     int64  `json:"size"`
 	SHA256   string `json:"sha256,omitempty"`
-	State    string `json:"state"` // recording, complete, recovered, failed, shredded
+	State    State  `json:"state"`
 	Duration int64  `json:"duration_ms"`
+	Samples  int64  `json:"samples,omitempty"` // audio samples per channel encoded: the exact length, for the exported file's gapless trim
 	Bitrate  int    `json:"bitrate,omitempty"` // kbit/s
 	Channels int    `json:"channels,omitempty"`
 }
@@ -183,31 +200,39 @@ func secKey(value string, start time.Time, id string) []byte {
 // of itself and its index entries.
 func (ix *Index) Put(rs ...*Record) error {
 	err := ix.update(func(tx *bolt.Tx) error {
-		calls := tx.Bucket(bCalls)
 		for _, r := range rs {
-			if r.ID == "" {
-				return errors.New("record without id")
-			}
-			data, err := json.Marshal(r)
-			if err != nil {
-				return fmt.Errorf("call %s: %w", r.ID, err)
-			}
-			if old := calls.Get([]byte(r.ID)); old != nil {
-				if o, err := Decode(old); err == nil {
-					unindex(tx, o)
-				}
-			}
-			if err := calls.Put([]byte(r.ID), data); err != nil {
-				return fmt.Errorf("call %s: %w", r.ID, err)
-			}
-			if err := index(tx, r); err != nil {
-				return fmt.Errorf("call %s: %w", r.ID, err)
+			if err := put(tx, r); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("index: put: %w", err)
+	}
+	return nil
+}
+
+// put stores one call, replacing an earlier version and its index entries.
+func put(tx *bolt.Tx, r *Record) error {
+	if r.ID == "" {
+		return errors.New("record without id")
+	}
+	calls := tx.Bucket(bCalls)
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("call %s: %w", r.ID, err)
+	}
+	if old := calls.Get([]byte(r.ID)); old != nil {
+		if o, err := Decode(old); err == nil {
+			unindex(tx, o)
+		}
+	}
+	if err := calls.Put([]byte(r.ID), data); err != nil {
+		return fmt.Errorf("call %s: %w", r.ID, err)
+	}
+	if err := index(tx, r); err != nil {
+		return fmt.Errorf("call %s: %w", r.ID, err)
 	}
 	return nil
 }
@@ -361,17 +386,62 @@ func (ix *Index) ReleaseHold(id string) error {
 	return ix.update(func(tx *bolt.Tx) error { return tx.Bucket(bHolds).Delete([]byte(id)) })
 }
 
-// Held returns a call's hold, if any.
-func (ix *Index) Held(id string) (*Hold, bool) {
+// HoldOf returns a call's hold, or nil when it has none. An error means
+// the hold could not be read: callers must then treat the call as held.
+func (ix *Index) HoldOf(id string) (*Hold, error) {
 	var h *Hold
-	ix.view(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bHolds).Get([]byte(id)); v != nil {
-			h = &Hold{}
-			json.Unmarshal(v, h)
-		}
-		return nil
+	err := ix.view(func(tx *bolt.Tx) error {
+		var err error
+		h, err = holdOf(tx, id)
+		return err
 	})
-	return h, h != nil
+	return h, err
+}
+
+func holdOf(tx *bolt.Tx, id string) (*Hold, error) {
+	v := tx.Bucket(bHolds).Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	h := &Hold{}
+	if err := json.Unmarshal(v, h); err != nil {
+		return nil, fmt.Errorf("index: hold of %s unreadable: %w", id, err)
+	}
+	return h, nil
+}
+
+// Purge ends a recording at its retention's end, in one transaction: the
+// hold is checked, shred destroys the audio, and the record becomes a
+// tombstone. A hold, or a hold that cannot be read, stops it (ErrHeld,
+// or the read error) before shred is called; so does a failed shred,
+// which leaves the record as it was.
+func (ix *Index) Purge(id string, at time.Time, shred func() error) error {
+	err := ix.update(func(tx *bolt.Tx) error {
+		h, err := holdOf(tx, id)
+		if err != nil {
+			return err
+		}
+		if h != nil {
+			return fmt.Errorf("call %s: %w", id, ErrHeld)
+		}
+		r, err := get(tx, id)
+		if err != nil {
+			return err
+		}
+		if !r.Purged.IsZero() {
+			return nil
+		}
+		if err := shred(); err != nil {
+			return err
+		}
+		r.Purged = at
+		r.Recording.State = StateShredded
+		return put(tx, r)
+	})
+	if err != nil {
+		return fmt.Errorf("index: purge: %w", err)
+	}
+	return nil
 }
 
 // Check verifies the file's consistency (bbolt's own page checks), that

@@ -115,15 +115,63 @@ func TestHolds(t *testing.T) {
 	if err := ix.SetHold("h", Hold{Reason: "complaint 2026-114", By: "head-of-ig", At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if h, ok := ix.Held("h"); !ok || h.Reason != "complaint 2026-114" {
-		t.Fatalf("Held = %+v, %v", h, ok)
+	if h, err := ix.HoldOf("h"); err != nil || h == nil || h.Reason != "complaint 2026-114" {
+		t.Fatalf("HoldOf = %+v, %v", h, err)
 	}
 	ix.ReleaseHold("h")
-	if _, ok := ix.Held("h"); ok {
+	if h, err := ix.HoldOf("h"); err != nil || h != nil {
 		t.Fatal("hold not released")
 	}
 	if err := ix.SetHold("missing", Hold{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("SetHold on a missing call = %v", err)
+	}
+}
+
+// TestPurgeFailsClosed: a hold that cannot be read stops a purge before
+// the audio is touched, as a hold does; a call without one is shredded and
+// becomes a tombstone in the same transaction.
+func TestPurgeFailsClosed(t *testing.T) {
+	ix := openTest(t)
+	for _, id := range []string{"held", "unreadable", "free"} {
+		ix.Put(rec(id, t0, nil))
+	}
+	if err := ix.SetHold("held", Hold{Reason: "complaint", By: "ig", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	// A damaged hold record: the read fails.
+	ix.update(func(tx *bolt.Tx) error { return tx.Bucket(bHolds).Put([]byte("unreadable"), []byte("{not json")) })
+	if _, err := ix.HoldOf("unreadable"); err == nil {
+		t.Fatal("HoldOf read a damaged hold without an error")
+	}
+	at := t0.Add(6 * 365 * 24 * time.Hour)
+	for _, tt := range []struct {
+		id      string
+		wantErr error
+	}{{"held", ErrHeld}, {"unreadable", nil}, {"free", nil}} {
+		shredded := false
+		err := ix.Purge(tt.id, at, func() error { shredded = true; return nil })
+		r, _ := ix.Get(tt.id)
+		switch tt.id {
+		case "free":
+			if err != nil || !shredded || r.Purged != at || r.Recording.State != StateShredded {
+				t.Errorf("Purge(free) = %v, shredded %v, record %+v", err, shredded, r.Recording)
+			}
+		default:
+			if err == nil || shredded || !r.Purged.IsZero() || r.Recording.State != StateComplete {
+				t.Errorf("Purge(%s) = %v, shredded %v, state %q: want refused before shredding", tt.id, err, shredded, r.Recording.State)
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("Purge(%s) = %v, want %v", tt.id, err, tt.wantErr)
+			}
+		}
+	}
+	// A shred that fails leaves the record as it was.
+	ix.Put(rec("stuck", t0, nil))
+	if err := ix.Purge("stuck", at, func() error { return errors.New("disk gone") }); err == nil {
+		t.Error("Purge with a failing shred returned nil")
+	}
+	if r, _ := ix.Get("stuck"); !r.Purged.IsZero() {
+		t.Error("a failed shred left a tombstone")
 	}
 }
 

@@ -24,7 +24,7 @@ type Purger struct {
 type Result struct {
 	Shredded int
 	Held     int // expired but under legal hold: kept
-	Failed   int
+	Failed   int // not shredded: the shred failed, or the hold could not be read (kept: fail closed)
 }
 
 // Purge shreds every recording that started before now minus the
@@ -41,20 +41,22 @@ func (p *Purger) Purge() (Result, error) {
 		if !r.Purged.IsZero() {
 			continue // a tombstone already
 		}
-		if _, held := p.Index.Held(r.ID); held {
+		// The hold check, the shred and the tombstone are one transaction:
+		// a hold placed meanwhile waits for it, and a hold that cannot be
+		// read counts as a hold.
+		err := p.Index.Purge(r.ID, now, func() error {
+			if err := p.Vault.Shred(r.ID); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, index.ErrHeld):
 			res.Held++
 			continue
-		}
-		if err := p.Vault.Shred(r.ID); err != nil && !errors.Is(err, os.ErrNotExist) {
+		case err != nil:
 			res.Failed++
-			p.Log.Error("purge failed", "call_id", r.ID, "err", err)
-			continue
-		}
-		r.Purged = now
-		r.Recording.State = "shredded"
-		if err := p.Index.Put(r); err != nil {
-			res.Failed++
-			p.Log.Error("purge: tombstone not written", "call_id", r.ID, "err", err)
+			p.Log.Error("purge failed: the recording is kept", "call_id", r.ID, "err", err)
 			continue
 		}
 		if _, err := p.Index.Audit(index.Entry{Time: now, Who: "system", Action: "purge", Target: r.ID,

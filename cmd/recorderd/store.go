@@ -383,7 +383,7 @@ func (v *vaultWriter) handOff() {
 func (v *vaultWriter) Close() error {
 	v.handOff()
 	v.s.do(func() {
-		state := "failed"
+		state := index.StateFailed
 		delete(v.s.dirty, v)
 		if v.w != nil {
 			if err := v.w.Close(); err != nil {
@@ -407,7 +407,7 @@ func (v *vaultWriter) Close() error {
 // finishRecording notes a closed recording's size, hash and state.
 // w is the closed writer, or nil for a recording recovered after a crash,
 // which is read back and hashed.
-func (s *store) finishRecording(id string, w *vault.Writer, h hash.Hash, state string) {
+func (s *store) finishRecording(id string, w *vault.Writer, h hash.Hash, state index.State) {
 	r, err := s.index.Get(id)
 	if err != nil {
 		r = &index.Record{ID: id, Start: time.Now()}

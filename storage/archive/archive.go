@@ -1,0 +1,144 @@
+package archive
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"callrec/storage/index"
+	"callrec/storage/vault"
+)
+
+// Config says where the archive lives; a zero field takes the default.
+type Config struct {
+	DataDir   string        // recordings/, index.db, daemon.lock
+	KeyFile   string        // the key-encryption keys, ideally on another disk
+	Reserve   int64         // bytes kept free: new recordings are refused below it
+	Retention time.Duration // how long recordings are kept (the purge's cut-off)
+	// Format knows the recordings' MP3 framing: the tag frame of an
+	// export, and the length of a recovered recording. Without one, exports
+	// are the bare stream and recovered recordings have no duration.
+	Format Format
+	Now    func() time.Time // the clock (default time.Now)
+}
+
+// Format is what the archive needs to know of the MP3 streams it stores
+// without parsing them; recorder/mp3 knows (firmware/recording wires it).
+type Format interface {
+	// InfoFrame makes the tag frame that leads an exported MP3: its
+	// length and gapless trim, from the index's facts and the stream's
+	// length.
+	InfoFrame(r index.Recording, streamBytes int64) ([]byte, error)
+	// Samples is the audio a stream of this length holds, per channel: the
+	// length of a recording recovered after a crash.
+	Samples(r index.Recording, streamBytes int64) int64
+	// SampleRate is the recordings' sample rate.
+	SampleRate() int
+}
+
+// Archive is an open data directory.
+type Archive struct {
+	cfg   Config
+	log   *slog.Logger
+	keys  *vault.Keyring
+	vault *vault.Vault
+	index *index.Index
+	lock  *os.File // the daemon lock, when this process holds it
+
+	// The disk worker (worker.go).
+	wmu   sync.RWMutex // senders hold it shared while queueing; Run takes it to stop
+	ops   chan func()  // nil when no worker runs: operations run inline
+	runMu sync.Mutex   // one operation at a time, queued or inline
+	dirty map[*Writer]bool
+
+	mu       sync.Mutex
+	diskFull bool // the reserve was reached: new recordings are refused
+	open     int  // recordings being written
+}
+
+// Open opens (creating) the data directory, its vault and its index,
+// shared with other processes: tools run beside the daemon. It creates
+// the key-encryption key when the key file does not exist.
+func Open(cfg Config, log *slog.Logger) (*Archive, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	keys, created, err := vault.LoadOrCreateKeys(cfg.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Warn("created a new key-encryption key: back it up with 'recorderd keys export-recovery'", "file", cfg.KeyFile)
+	}
+	v, err := vault.New(filepath.Join(cfg.DataDir, "recordings"), keys, log)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := index.Open(filepath.Join(cfg.DataDir, "index.db"), index.Options{Shared: true})
+	if err != nil {
+		return nil, err
+	}
+	return &Archive{cfg: cfg, log: log, keys: keys, vault: v, index: ix, dirty: map[*Writer]bool{}}, nil
+}
+
+// Close releases the daemon lock, if held, and the index. Stop Run first.
+func (a *Archive) Close() error {
+	if a.lock != nil {
+		a.lock.Close()
+		a.lock = nil
+	}
+	return a.index.Close()
+}
+
+// Index is the archive's index, for what is not yet an operation here.
+func (a *Archive) Index() *index.Index { return a.index }
+
+// Lock takes the data directory's daemon lock, held until Close: one
+// recording process per data directory. It fails at once with ErrLocked
+// if another process holds it.
+func (a *Archive) Lock() error {
+	if a.lock != nil {
+		return nil
+	}
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("archive: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(a.cfg.DataDir, "daemon.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("archive: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("%w: %s", ErrLocked, a.cfg.DataDir)
+	}
+	a.lock = f
+	return nil
+}
+
+// Recover closes the recordings a crash or power cut left open, and notes
+// in the index what survived of each: its size, hash, and the length of
+// audio. Only the process holding the lock may recover, or it would close
+// the daemon's recordings under it.
+func (a *Archive) Recover() ([]string, error) {
+	if a.lock == nil {
+		return nil, fmt.Errorf("archive: recover: %w", errNotLocked)
+	}
+	fixed, err := a.vault.Recover()
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range fixed {
+		a.do(func() { a.finishRecording(id, nil, nil, index.StateRecovered) })
+		a.log.Warn("recording recovered after an unclean stop", "call_id", id)
+	}
+	return fixed, nil
+}
+
+var errNotLocked = fmt.Errorf("the daemon lock is not held")

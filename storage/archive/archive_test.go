@@ -1,0 +1,422 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"callrec/storage/index"
+)
+
+var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+// fakeFormat stands in for the MP3 framing: a 4-byte tag, and 10 samples
+// per stream byte.
+type fakeFormat struct{}
+
+func (fakeFormat) InfoFrame(r index.Recording, n int64) ([]byte, error) {
+	return []byte(fmt.Sprintf("TAG%d|", n)), nil
+}
+func (fakeFormat) Samples(_ index.Recording, n int64) int64 { return 10 * n }
+func (fakeFormat) SampleRate() int                          { return 16000 }
+
+// openTest opens an archive in a fresh directory and closes it, checking
+// the index's consistency, when the test ends.
+func openTest(t testing.TB, dir string, mod ...func(*Config)) *Archive {
+	t.Helper()
+	cfg := Config{DataDir: filepath.Join(dir, "data"), KeyFile: filepath.Join(dir, "keys", "kek"),
+		Retention: 3 * 365 * 24 * time.Hour, Format: fakeFormat{}}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	a, err := Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.index.Check(); err != nil {
+			t.Errorf("index inconsistent: %v", err)
+		}
+		a.Close()
+	})
+	return a
+}
+
+func record(id string, start time.Time) *index.Record {
+	return &index.Record{ID: id, ConversationID: id, Start: start, Answered: start, Numbers: []string{"+441632960001"},
+		Extensions: []string{"201"}, Flags: []string{}, Recording: index.Recording{Bitrate: 48, Channels: 2}}
+}
+
+// audio is n bytes of a recognisable stream.
+func audio(id string, n int) []byte {
+	b := bytes.Repeat([]byte(id+"-mp3-"), n/(len(id)+5)+1)
+	return b[:n]
+}
+
+// runWorker starts the disk worker and returns its stop function, which
+// waits for it to drain.
+func runWorker(t testing.TB, a *Archive) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}
+}
+
+func write(t testing.TB, a *Archive, id string, data []byte) {
+	t.Helper()
+	w, err := a.Create(record(id, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rest := data; len(rest) > 0; rest = rest[min(len(rest), 144):] { // MP3 frame by frame
+		if _, err := w.Write(rest[:min(len(rest), 144)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.Finish(id, Finished{Duration: 2 * time.Second, Samples: 32000, Flags: []string{"one_way:left"}})
+}
+
+func TestRecordThroughWorker(t *testing.T) {
+	a := openTest(t, t.TempDir())
+	stop := runWorker(t, a)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() { defer wg.Done(); write(t, a, fmt.Sprint("c", i), audio(fmt.Sprint("c", i), 10000+i)) }()
+	}
+	wg.Wait()
+	stop() // drains every queued write before returning
+	for i := range 8 {
+		id := fmt.Sprint("c", i)
+		r, err := a.index.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Recording.State != index.StateComplete || r.Recording.Size != int64(10000+i) || r.Recording.SHA256 == "" ||
+			r.Recording.Samples != 32000 || r.Recording.Duration != 2000 || len(r.Flags) != 1 {
+			t.Errorf("%s: %+v flags %v", id, r.Recording, r.Flags)
+		}
+		var out bytes.Buffer
+		ex, err := a.Export(Access{Who: "ann", Why: "SAR 7"}, id, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append([]byte(fmt.Sprintf("TAG%d|", 10000+i)), audio(id, 10000+i)...)
+		if ex.Partial || !bytes.Equal(out.Bytes(), want) {
+			t.Errorf("%s: export differs (%d bytes, partial %v)", id, out.Len(), ex.Partial)
+		}
+	}
+	if st := a.State(); st.Recording != 0 {
+		t.Errorf("State = %+v after every recording closed", st)
+	}
+}
+
+// TestInlineWithoutWorker: a tool with no worker running writes at once.
+func TestInlineWithoutWorker(t *testing.T) {
+	a := openTest(t, t.TempDir())
+	write(t, a, "solo", audio("solo", 5000))
+	if r, _ := a.index.Get("solo"); r.Recording.State != index.StateComplete || r.Recording.Size != 5000 {
+		t.Fatalf("record = %+v", r.Recording)
+	}
+}
+
+// TestWorkerStopKeepsOrder: writes queued when the worker is told to stop
+// still run, in order, before later ones run inline.
+func TestWorkerStopKeepsOrder(t *testing.T) {
+	a := openTest(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	for a.queued() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	var order []int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 20000 { // more than the queue holds
+			a.do(func() { mu.Lock(); order = append(order, i); mu.Unlock() })
+			if i == 100 {
+				cancel()
+			}
+		}
+	}()
+	wg.Wait()
+	<-done
+	if len(order) != 20000 {
+		t.Fatalf("%d operations ran, want 20000", len(order))
+	}
+	for i, v := range order {
+		if v != i {
+			t.Fatalf("operation %d ran in place %d", v, i)
+		}
+	}
+}
+
+func TestExportRefusals(t *testing.T) {
+	dir := t.TempDir()
+	a := openTest(t, dir)
+	write(t, a, "good", audio("good", 4096))
+	acc := Access{Who: "ann", Why: "SAR 7"}
+	if _, err := a.Export(Access{Why: "x"}, "good", &bytes.Buffer{}); !errors.Is(err, ErrNoAccountable) {
+		t.Errorf("export with no one named = %v", err)
+	}
+	if _, err := a.Export(acc, "missing", &bytes.Buffer{}); !errors.Is(err, index.ErrNotFound) {
+		t.Errorf("export of a missing call = %v", err)
+	}
+	// A recording whose index hash differs is refused before a byte goes out.
+	r, _ := a.index.Get("good")
+	r.Recording.SHA256 = strings.Repeat("0", 64)
+	a.index.Put(r)
+	var out bytes.Buffer
+	if _, err := a.Export(acc, "good", &out); !errors.Is(err, ErrHashMismatch) || out.Len() != 0 {
+		t.Errorf("export with a wrong hash = %v, %d bytes written", err, out.Len())
+	}
+	log, _ := a.AuditLog()
+	for _, e := range log {
+		if e.Action == "export" {
+			t.Errorf("a refused export was audited as done: %+v", e)
+		}
+	}
+}
+
+// TestPartialExport reads a recording while it is written.
+func TestPartialExport(t *testing.T) {
+	a := openTest(t, t.TempDir())
+	w, err := a.Create(record("live", t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(audio("live", 5000)) // two whole chunks and a part
+	var out bytes.Buffer
+	ex, err := a.Export(Access{Who: "ann", Why: "live check"}, "live", &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ex.Partial || ex.Bytes != 4096 {
+		t.Errorf("partial export = %+v, want 4096 bytes, partial", ex)
+	}
+	log, _ := a.AuditLog()
+	if last := log[len(log)-1]; !strings.Contains(last.Why, "partial") {
+		t.Errorf("audit entry %+v does not say partial", last)
+	}
+	w.Close()
+}
+
+// TestRecover: a recording left open by a crash is closed at the next
+// start, and its length and end come from what survived.
+func TestRecover(t *testing.T) {
+	dir := t.TempDir()
+	a := openTest(t, dir)
+	w, err := a.Create(record("crashed", t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(audio("crashed", 3*2048+100)) // three chunks synced, a part lost
+	// The process dies: no Close. The next one takes over.
+	b := openTest(t, dir)
+	if _, err := b.Recover(); err == nil {
+		t.Error("Recover without the lock succeeded")
+	}
+	if err := b.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := b.Recover()
+	if err != nil || len(fixed) != 1 {
+		t.Fatalf("Recover = %v, %v", fixed, err)
+	}
+	r, _ := b.index.Get("crashed")
+	if r.Recording.State != index.StateRecovered || r.Recording.Size != 3*2048 || r.Recording.SHA256 == "" {
+		t.Errorf("recovered = %+v", r.Recording)
+	}
+	wantDur := time.Duration(10*3*2048) * time.Second / 16000
+	if r.Recording.Duration != wantDur.Milliseconds() || !r.End.Equal(t0.Add(wantDur)) || r.EndReason != "recovered" {
+		t.Errorf("recovered duration %d ms, end %v (%s); want %v and %v", r.Recording.Duration, r.End, r.EndReason, wantDur, t0.Add(wantDur))
+	}
+	if rep, err := b.Verify(); err != nil || len(rep.Problems) != 0 || rep.Checked != 1 {
+		t.Errorf("Verify after recovery = %+v, %v", rep, err)
+	}
+}
+
+func TestLock(t *testing.T) {
+	dir := t.TempDir()
+	a, b := openTest(t, dir), openTest(t, dir)
+	if err := a.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Lock(); !errors.Is(err, ErrLocked) {
+		t.Errorf("second Lock = %v, want ErrLocked", err)
+	}
+	if _, err := b.Rotate(Access{Who: "tech"}); !errors.Is(err, ErrLocked) {
+		t.Errorf("Rotate beside the daemon = %v, want ErrLocked", err)
+	}
+	a.Close()
+	if err := b.Lock(); err != nil {
+		t.Errorf("Lock after the holder closed = %v", err)
+	}
+}
+
+func TestDiskReserve(t *testing.T) {
+	a := openTest(t, t.TempDir(), func(c *Config) { c.Reserve = 1 << 62 })
+	if _, err := a.Create(record("refused", t0)); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("Create on a full disk = %v", err)
+	}
+	if !a.State().DiskFull || !a.Disk(t0).Full {
+		t.Error("the disk-full fault is not raised")
+	}
+	if _, err := a.index.Get("refused"); !errors.Is(err, index.ErrNotFound) {
+		t.Error("a refused recording reached the index")
+	}
+	a.cfg.Reserve = 0
+	if a.CheckDisk() || a.State().DiskFull {
+		t.Error("the fault stays after space came back")
+	}
+}
+
+func TestVerifyFindsProblems(t *testing.T) {
+	dir := t.TempDir()
+	a := openTest(t, dir)
+	for _, id := range []string{"a", "b", "c"} {
+		write(t, a, id, audio(id, 3000))
+	}
+	// b is tampered with, c's index entry is lost.
+	p := filepath.Join(dir, "data", "recordings", "b.crv")
+	raw, _ := os.ReadFile(p)
+	raw[200] ^= 1
+	os.WriteFile(p, raw, 0o600)
+	a.index.Put(&index.Record{ID: "c", Start: t0}) // no recording: c's file is now unindexed
+	rep, err := a.Verify()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, p := range rep.Problems {
+		got[p.ID] = true
+	}
+	if rep.Checked != 2 || !got["b"] || !got["c"] || got["a"] {
+		t.Errorf("Verify = %+v", rep)
+	}
+}
+
+func TestHoldsAndPurge(t *testing.T) {
+	dir := t.TempDir()
+	now := t0.Add(4 * 365 * 24 * time.Hour)
+	a := openTest(t, dir, func(c *Config) { c.Now = func() time.Time { return now } })
+	write(t, a, "old", audio("old", 100))
+	write(t, a, "kept", audio("kept", 100))
+	acc := Access{Who: "ig", Why: "complaint 114"}
+	if err := a.Hold(Access{Who: "ig"}, "kept"); !errors.Is(err, ErrNoAccountable) {
+		t.Errorf("a hold without a reason = %v", err)
+	}
+	if err := a.Hold(acc, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Purge()
+	if err != nil || res.Shredded != 1 || res.Held != 1 {
+		t.Fatalf("Purge = %+v, %v", res, err)
+	}
+	var out bytes.Buffer
+	if _, err := a.Export(acc, "old", &out); !errors.Is(err, ErrPurged) {
+		t.Errorf("export of a purged call = %v", err)
+	}
+	if err := a.Release(acc, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := a.Purge(); res.Shredded != 1 {
+		t.Errorf("after release, purge = %+v", res)
+	}
+	log, _ := a.AuditLog()
+	var actions []string
+	for _, e := range log {
+		actions = append(actions, e.Action)
+	}
+	if got := strings.Join(actions, ","); got != "hold,purge,release,purge" {
+		t.Errorf("audit actions %s", got)
+	}
+}
+
+func TestSearchIsAudited(t *testing.T) {
+	a := openTest(t, t.TempDir())
+	write(t, a, "x", audio("x", 100))
+	rs, err := a.Search(Access{Who: "ann", Why: "SAR 9"}, index.Query{Number: "+441632960001"})
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("Search = %d, %v", len(rs), err)
+	}
+	log, _ := a.AuditLog()
+	if len(log) != 1 || log[0].Who != "ann" || !strings.Contains(log[0].Target, "+441632960001") || !strings.Contains(log[0].Why, "SAR 9 [1 calls found]") {
+		t.Errorf("audit = %+v", log)
+	}
+	if _, err := a.Search(Access{Who: " "}, index.Query{}); !errors.Is(err, ErrNoAccountable) {
+		t.Errorf("anonymous search = %v", err)
+	}
+}
+
+func TestRotateAndRecoveryKey(t *testing.T) {
+	dir := t.TempDir()
+	a := openTest(t, dir)
+	write(t, a, "r1", audio("r1", 3000))
+	before, _ := os.ReadFile(a.cfg.KeyFile)
+	n, err := a.Rotate(Access{Who: "tech"})
+	if err != nil || n != 1 {
+		t.Fatalf("Rotate = %d, %v", n, err)
+	}
+	after, _ := os.ReadFile(a.cfg.KeyFile)
+	if bytes.Equal(before, after) {
+		t.Error("the key file did not change")
+	}
+	a.Close()
+	b := openTest(t, dir) // a fresh process reads with the new key only
+	if rep, err := b.Verify(); err != nil || len(rep.Problems) != 0 {
+		t.Errorf("Verify after rotation = %+v, %v", rep, err)
+	}
+	var copyOut bytes.Buffer
+	if err := b.ExportRecovery(Access{Who: "tech", Why: "safe"}, "short", &copyOut); err == nil {
+		t.Error("a short passphrase was accepted")
+	}
+	const pass = "correct horse battery staple"
+	if err := b.ExportRecovery(Access{Who: "tech", Why: "safe"}, pass, &copyOut); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := age.NewScryptIdentity(pass)
+	r, err := age.Decrypt(&copyOut, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key bytes.Buffer
+	key.ReadFrom(r)
+	if !strings.Contains(string(after), strings.TrimSpace(key.String())) {
+		t.Error("the recovery copy is not the current key")
+	}
+}
+
+func TestAuditConfig(t *testing.T) {
+	a := openTest(t, t.TempDir())
+	for _, cfg := range []map[string]int{{"bitrate": 48}, {"bitrate": 48}, {"bitrate": 32}} {
+		if err := a.AuditConfig(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log, _ := a.AuditLog()
+	if len(log) != 2 {
+		t.Errorf("%d config entries, want 2 (one per change)", len(log))
+	}
+}

@@ -1,0 +1,82 @@
+package archive
+
+import (
+	"syscall"
+	"time"
+
+	"callrec/storage/index"
+)
+
+// freeBytes is the free space on the data disk.
+func (a *Archive) freeBytes() (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(a.cfg.DataDir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
+// CheckDisk raises or clears the disk-full fault and reports it. Nothing
+// within retention is ever deleted to make room: new recordings stop, the
+// fault is raised, and recording resumes when space comes back. A disk
+// whose free space cannot be read counts as full.
+func (a *Archive) CheckDisk() bool {
+	free, err := a.freeBytes()
+	full := err != nil || free < a.cfg.Reserve
+	a.mu.Lock()
+	changed := full != a.diskFull
+	a.diskFull = full
+	a.mu.Unlock()
+	if changed {
+		switch {
+		case err != nil:
+			a.log.Error("disk unreadable: new recordings stopped", "err", err)
+		case full:
+			a.log.Error("disk full: new recordings stopped; nothing within retention is deleted", "free_mb", free>>20, "reserve_mb", a.cfg.Reserve>>20)
+		default:
+			a.log.Info("disk space back above the reserve: recording resumed", "free_mb", free>>20)
+		}
+	}
+	return full
+}
+
+// State is what the front panel shows of the archive.
+type State struct {
+	Recording int  // recordings being written
+	DiskFull  bool // new recordings are refused
+}
+
+// State returns the recordings in progress and the disk-full fault.
+func (a *Archive) State() State {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return State{Recording: a.open, DiskFull: a.diskFull}
+}
+
+// Disk is the data disk's state for the status page.
+type Disk struct {
+	FreeBytes    int64
+	ReserveBytes int64
+	Full         bool
+	BytesPerDay  float64 // recorded per day over the last week
+	DaysLeft     float64 // until the reserve at that rate; -1 unknown
+}
+
+// Disk reports free space and the days left at the last week's rate.
+func (a *Archive) Disk(now time.Time) Disk {
+	free, _ := a.freeBytes()
+	d := Disk{FreeBytes: free, ReserveBytes: a.cfg.Reserve, Full: a.State().DiskFull, DaysLeft: -1}
+	week, err := a.index.Find(index.Query{From: now.Add(-7 * 24 * time.Hour)})
+	if err != nil {
+		return d
+	}
+	var bytes int64
+	for _, r := range week {
+		bytes += r.Recording.Size
+	}
+	d.BytesPerDay = float64(bytes) / 7
+	if bytes > 0 {
+		d.DaysLeft = max(float64(free-a.cfg.Reserve), 0) / d.BytesPerDay
+	}
+	return d
+}

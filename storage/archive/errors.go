@@ -1,0 +1,13 @@
+package archive
+
+import "errors"
+
+// Errors, checked with errors.Is.
+var (
+	ErrDiskFull      = errors.New("archive: disk full: free space is below the reserve")
+	ErrLocked        = errors.New("archive: the daemon is running on this data directory (stop it first)")
+	ErrPurged        = errors.New("archive: the recording was shredded at the end of its retention")
+	ErrNoAudio       = errors.New("archive: the call has no recording")
+	ErrHashMismatch  = errors.New("archive: the recording does not match the SHA-256 in the index")
+	ErrNoAccountable = errors.New("archive: who and why are required for the audit log")
+)

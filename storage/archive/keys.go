@@ -1,0 +1,79 @@
+package archive
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"filippo.io/age"
+
+	"callrec/storage/vault"
+)
+
+// MinPassphrase is the shortest recovery passphrase accepted.
+const MinPassphrase = 12
+
+// Rotate replaces the key-encryption key: every recording's data key is
+// re-wrapped under a new one (no audio is re-encrypted), then the old key
+// is dropped. The daemon holds the keys in memory, so rotation takes the
+// daemon lock: it runs only while the daemon is stopped.
+func (a *Archive) Rotate(acc Access) (int, error) {
+	if err := acc.check(); err != nil {
+		return 0, err
+	}
+	if err := a.Lock(); err != nil {
+		return 0, fmt.Errorf("archive: keys rotate: %w", err)
+	}
+	k, err := vault.NewKey()
+	if err != nil {
+		return 0, err
+	}
+	// Save the new key with the old one first, so a crash mid-way can
+	// still read every file; then drop the old key.
+	a.keys.Old = append([]vault.Key{a.keys.Current}, a.keys.Old...)
+	a.keys.Current = k
+	if err := vault.SaveKeys(a.cfg.KeyFile, a.keys); err != nil {
+		return 0, err
+	}
+	n, err := a.vault.Rewrap()
+	if err != nil {
+		return n, fmt.Errorf("archive: keys rotate: %w (the key file keeps both keys; run again)", err)
+	}
+	a.keys.Old = nil
+	if err := vault.SaveKeys(a.cfg.KeyFile, a.keys); err != nil {
+		return n, err
+	}
+	return n, a.audit(acc.Who, "key-rotate", k.String(), fmt.Sprintf("%d recordings re-wrapped", n))
+}
+
+// ExportRecovery writes the current key-encryption key to w, encrypted
+// with age under a passphrase (scrypt), for safe keeping apart from the
+// box: with the passphrase it opens every recording. acc.Why says where
+// the copy goes.
+func (a *Archive) ExportRecovery(acc Access, passphrase string, w io.Writer) error {
+	if err := acc.check(); err != nil {
+		return err
+	}
+	if len(passphrase) < MinPassphrase {
+		return fmt.Errorf("archive: the recovery passphrase must be at least %d characters", MinPassphrase)
+	}
+	r, err := age.NewScryptRecipient(passphrase)
+	if err != nil {
+		return err
+	}
+	// Audited first: no copy of the key leaves without its entry.
+	if err := a.audit(acc.Who, "key-export", a.keys.Current.String(), acc.Why); err != nil {
+		return err
+	}
+	aw, err := age.Encrypt(w, r)
+	if err != nil {
+		return fmt.Errorf("archive: export recovery key: %w", err)
+	}
+	if _, err := io.WriteString(aw, hex.EncodeToString(a.keys.Current.Bytes())+"\n"); err != nil {
+		return fmt.Errorf("archive: export recovery key: %w", err)
+	}
+	if err := aw.Close(); err != nil {
+		return fmt.Errorf("archive: export recovery key: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// SyncEvery is how often the disk worker makes written chunks durable:
+// with a chunk's worth buffered, a power cut loses under a second of audio.
+const SyncEvery = 250 * time.Millisecond
+
+// queueLen bounds the operations waiting for the disk: the recording path
+// never waits for a sync, only (in a disaster) for room in the queue.
+const queueLen = 16384
+
+// Run is the disk worker: it runs the recording path's vault and index
+// writes in order, off the capture goroutine, and syncs every recording
+// with unsynced chunks together every SyncEvery (group commit: one sync
+// per file per interval instead of one per chunk, on the disk's single
+// queue). It returns when ctx is done, after every operation queued
+// before then has run. Without a running worker, operations run inline.
+func (a *Archive) Run(ctx context.Context) error {
+	a.wmu.Lock()
+	if a.ops != nil {
+		a.wmu.Unlock()
+		return errors.New("archive: the disk worker is already running")
+	}
+	ch := make(chan func(), queueLen)
+	a.ops = ch
+	a.wmu.Unlock()
+
+	tick := time.NewTicker(SyncEvery)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		select {
+		case op := <-ch:
+			a.exec(op, false)
+		case <-tick.C:
+			a.runMu.Lock()
+			a.syncDirty()
+			a.runMu.Unlock()
+		case <-ctx.Done():
+		}
+	}
+	a.stop(ch)
+	return nil
+}
+
+// stop ends the worker: senders blocked on a full queue are served while
+// it waits for them, then what is queued runs and later operations run
+// inline, so operations keep their order.
+func (a *Archive) stop(ch chan func()) {
+	quit, helped := make(chan struct{}), make(chan struct{})
+	go func() { // exits when quit is closed
+		defer close(helped)
+		for {
+			select {
+			case op := <-ch:
+				a.exec(op, false)
+			case <-quit:
+				return
+			}
+		}
+	}()
+	a.wmu.Lock() // no sender is queueing from here on
+	close(quit)
+	<-helped
+	for drained := false; !drained; {
+		select {
+		case op := <-ch:
+			a.exec(op, false)
+		default:
+			drained = true
+		}
+	}
+	a.runMu.Lock()
+	a.syncDirty()
+	a.runMu.Unlock()
+	a.ops = nil
+	a.wmu.Unlock()
+}
+
+// do queues a disk operation for the worker, or runs it now when no
+// worker runs (a command-line tool, a test).
+func (a *Archive) do(op func()) {
+	a.wmu.RLock()
+	if ch := a.ops; ch != nil {
+		ch <- op
+		a.wmu.RUnlock()
+		return
+	}
+	a.wmu.RUnlock()
+	a.exec(op, true)
+}
+
+// exec runs one operation; inline (no worker), it also makes its writes
+// durable at once.
+func (a *Archive) exec(op func(), inline bool) {
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
+	op()
+	if inline {
+		a.syncDirty()
+	}
+}
+
+// syncDirty syncs every recording written since the last sync. The caller
+// holds runMu.
+func (a *Archive) syncDirty() {
+	for w := range a.dirty {
+		if err := w.w.Sync(); err != nil {
+			w.fail(err)
+		}
+		delete(a.dirty, w)
+	}
+}
+
+// Wait returns when every disk operation queued so far has run.
+func (a *Archive) Wait() {
+	done := make(chan struct{})
+	a.do(func() { close(done) })
+	<-done
+}
+
+// queued returns the worker's queue, or nil when none runs.
+func (a *Archive) queued() chan func() {
+	a.wmu.RLock()
+	defer a.wmu.RUnlock()
+	return a.ops
+}

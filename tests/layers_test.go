@@ -15,6 +15,9 @@ const module = "callrec"
 // of this module), following ../shared/STYLE.md §1: cmd wires everything;
 // firmware uses recorder, storage and hal; board builds hal parts; recorder
 // and storage stand alone; hal imports nothing of ours; nobody imports cmd.
+// Within storage, the vault and retention are the archive's: every other
+// layer reaches recordings through storage/archive (the index, for its
+// record types and queries, too).
 func allowed(pkg, imp string) bool {
 	layer := func(p string) string {
 		p = strings.TrimPrefix(strings.TrimPrefix(p, module), "/")
@@ -23,6 +26,9 @@ func allowed(pkg, imp string) bool {
 	}
 	from, to := layer(pkg), layer(imp)
 	if to == "cmd" || to == "tests" {
+		return false
+	}
+	if (imp == module+"/storage/vault" || imp == module+"/storage/retention") && from != "storage" && from != "tests" {
 		return false
 	}
 	if from == to {
@@ -57,6 +63,14 @@ func TestAllowed(t *testing.T) {
 		{"callrec/hal", "callrec/recorder", false},
 		{"callrec/hal/haltest", "callrec/hal", true},
 		{"callrec/firmware", "callrec/cmd/recorderd", false},
+		{"callrec/firmware/recording", "callrec/storage/archive", true},
+		{"callrec/firmware/recording", "callrec/storage/vault", false},
+		{"callrec/cmd/recorderd", "callrec/storage/vault", false},
+		{"callrec/cmd/recorderd", "callrec/storage/retention", false},
+		{"callrec/storage/archive", "callrec/storage/vault", true},
+		{"callrec/storage/archive", "callrec/recorder/mp3", false},
+		{"callrec/recorder/pipeline", "callrec/recorder/mix", true},
+		{"callrec/recorder/pipeline", "callrec/firmware/status", false},
 	}
 	for _, tt := range tests {
 		if got := allowed(tt.pkg, tt.imp); got != tt.want {
@@ -87,6 +101,12 @@ func TestLayers(t *testing.T) {
 			t.Fatal(err)
 		}
 		checked++
+		for _, imp := range p.Imports {
+			// Only the index touches bbolt (STYLE.md §7).
+			if imp == "go.etcd.io/bbolt" && p.ImportPath != module+"/storage/index" {
+				t.Errorf("%s imports bbolt: only storage/index may", p.ImportPath)
+			}
+		}
 		for _, imp := range append(append(p.Imports, p.TestImports...), p.XTestImports...) {
 			if imp != module && !strings.HasPrefix(imp, module+"/") {
 				continue

@@ -2,7 +2,7 @@ package tests
 
 import (
 	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"net/netip"
@@ -14,6 +14,7 @@ import (
 	"callrec/recorder/capture"
 	ct "callrec/recorder/capture/capturetest"
 	"callrec/recorder/mix"
+	"callrec/recorder/pipeline"
 	"callrec/recorder/track"
 	"callrec/storage/vault"
 )
@@ -135,19 +136,9 @@ func recordPcap(tb testing.TB, pcap []byte, sink mix.Sink) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rec := mix.New(mix.Config{}, sink, nil)
-	tr := track.New(track.Config{OnEvent: rec.Event, OnRTP: rec.RTP}, nil)
-	dec := capture.NewDecoder(capture.Config{}, nil)
-	for {
-		data, ci, err := src.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		dec.Decode(src.LinkType(), data, ci.Timestamp, tr.Handle)
+	p := pipeline.New(pipeline.Config{Sink: sink}, nil)
+	if err := p.Run(context.Background(), src); err != nil {
+		tb.Fatal(err)
 	}
-	tr.Flush("capture_end")
-	rec.Close()
+	p.Close("capture_end")
 }

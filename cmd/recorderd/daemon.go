@@ -2,33 +2,28 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/sync/errgroup"
 
 	"callrec/board"
 	"callrec/firmware/config"
-	"callrec/hal"
-	"callrec/recorder/capture"
-	"callrec/recorder/track"
-	"callrec/storage/retention"
+	"callrec/firmware/panel"
+	"callrec/firmware/recording"
+	"callrec/firmware/status"
+	"callrec/recorder/pipeline"
 )
 
 // runDaemon runs the appliance until ctx is done: live capture on the
-// SPAN interface(s) → call tracking → recording → vault and index, the
-// front panel, the watchdog and the daily retention purge.
-func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
+// SPAN interface(s) → calls → recordings in the archive, with the front
+// panel, the watchdog, the status file, the disk watch and the daily
+// retention purge.
+func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	load := storageFlags(fs)
 	boardName := fs.String("board", "sim", "board to run on")
@@ -37,6 +32,9 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
 	purgeEvery := fs.Duration("purge-every", 24*time.Hour, "how often the retention purge runs")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *feed <= 0 || *purgeEvery <= 0 {
+		return usageError{"run: -watchdog and -purge-every must be positive durations"}
 	}
 	cfg, err := load()
 	if err != nil {
@@ -52,187 +50,81 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	log := slog.Default().With("board", b.Name)
+	log = log.With("board", b.Name)
 	parts, err := b.Open(log)
 	if err != nil {
 		return fmt.Errorf("open board %s: %w", b.Name, err)
 	}
+	pnl := &panel.Panel{Rec: parts.RecLED, OptOut: parts.OptOutLED, Fault: parts.FaultLED, Watchdog: parts.Watchdog, Log: log}
 	log.Info("recorderd started", "version", version)
-	lampTest(parts)
-
-	lock, err := lockDaemon(cfg.Storage.DataDir)
+	pnl.LampTest()
+	err = serve(ctx, cfg.Capture.Interfaces, load, *feed, *purgeEvery, pnl, log)
+	pnl.Show(panel.Lights{Fault: err != nil})
 	if err != nil {
-		parts.FaultLED.Set(true)
-		return fmt.Errorf("run: %w", err)
-	}
-	defer lock.Close()
-	st, err := openStore(cfg.Storage, log, true)
-	if err != nil {
-		parts.FaultLED.Set(true)
-		return err
-	}
-	defer st.Close()
-	auditConfig(st, cfg, log)
-	st.onChange = func(recording int, diskFull bool) {
-		parts.RecLED.Set(recording > 0)
-		parts.FaultLED.Set(diskFull)
-	}
-	st.checkDisk()
-
-	// The tracker and recorder are single-threaded: every capture loop and
-	// the ticks take this lock.
-	var mu sync.Mutex
-	rec, tc := st.recordingPath(cfg, log, nil)
-	tr := track.New(tc, log)
-	handle := tr.Handle
-	var alive atomic.Int64 // the capture loops' last sign of life, for the watchdog
-	var lastDisk time.Time
-
-	g, ctx := errgroup.WithContext(ctx)
-	for _, iface := range cfg.Capture.Interfaces {
-		g.Go(func() error { // returns when ctx is done or the interface fails
-			err := captureLive(ctx, iface, 0, log,
-				func(dec *capture.Decoder, data []byte, at time.Time) {
-					mu.Lock()
-					dec.Decode(layers.LinkTypeEthernet, data, at, handle)
-					mu.Unlock()
-					alive.Store(time.Now().UnixNano())
-				},
-				func(now time.Time) {
-					mu.Lock()
-					tr.Tick(now)
-					rec.Tick(now)
-					if now.Sub(lastDisk) > 5*time.Second {
-						lastDisk = now
-						st.checkDisk()
-					}
-					mu.Unlock()
-					alive.Store(now.UnixNano())
-				})
-			if errors.Is(err, capture.ErrPermission) {
-				return fmt.Errorf("run: %w (run as root, or: setcap cap_net_raw+ep recorderd)", err)
-			}
-			return err
-		})
-	}
-	g.Go(func() error { // returns when ctx is done
-		return watchdog(ctx, parts.Watchdog, *feed, &alive, log)
-	})
-	g.Go(func() error { // returns when ctx is done: the status file, every 5 s
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			s := &status{Time: time.Now().UTC(), Version: version, Interfaces: cfg.Capture.Interfaces, Faults: []string{}}
-			st.diskStatus(s, s.Time)
-			if s.Disk.Full {
-				s.Faults = append(s.Faults, "disk_full")
-			}
-			mu.Lock()
-			ts := tr.Stats()
-			mu.Unlock()
-			s.Metrics = map[string]uint64{
-				"calls_started": ts.CallsStarted, "calls_ended": ts.CallsEnded, "calls_evicted": ts.CallsEvicted,
-				"sip_messages": ts.SIPMessages, "sip_errors": ts.SIPErrors, "rtp_packets": ts.RTPPackets,
-				"disk_full": uint64(boolInt(s.Disk.Full)),
-			}
-			if err := writeStatus(cfg.Storage.DataDir, s); err != nil {
-				log.Error("status not written", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-			}
-		}
-	})
-	g.Go(func() error { // returns when ctx is done
-		p := &retention.Purger{Vault: st.vault, Index: st.index, Retention: cfg.Storage.Retention(), Now: time.Now, Log: log}
-		t := time.NewTicker(*purgeEvery)
-		defer t.Stop()
-		for {
-			if res, err := p.Purge(); err != nil {
-				log.Error("retention purge failed", "err", err)
-			} else if res.Shredded+res.Held+res.Failed > 0 {
-				log.Info("retention purge", "shredded", res.Shredded, "held", res.Held, "failed", res.Failed)
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-			}
-		}
-	})
-	err = g.Wait()
-	// Finish what is in progress: every open recording is closed properly.
-	mu.Lock()
-	tr.Flush("stopped")
-	rec.Close()
-	mu.Unlock()
-	parts.RecLED.Set(false)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		parts.FaultLED.Set(true)
 		return err
 	}
 	log.Info("recorderd stopping")
 	return nil
 }
 
-// lampTest lights every LED and turns them off again, as a technician
-// expects at power-on.
-func lampTest(p board.Parts) {
-	leds := []hal.LED{p.RecLED, p.OptOutLED, p.FaultLED}
-	for _, l := range leds {
-		l.Set(true)
-	}
-	for _, l := range leds {
-		l.Set(false)
-	}
-}
-
-// watchdog feeds the hardware watchdog while the capture loops show
-// life; a hung daemon stops feeding and the box resets.
-func watchdog(ctx context.Context, w hal.Watchdog, every time.Duration, alive *atomic.Int64, log *slog.Logger) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	alive.Store(time.Now().UnixNano())
-	for {
-		if time.Since(time.Unix(0, alive.Load())) < 10*every+5*time.Second {
-			if err := w.Feed(); err != nil {
-				log.Error("watchdog feed failed", "err", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-// auditConfig writes an audit entry when the configuration in force
-// differs from the one the daemon last started with: a configuration
-// change is audited like any other.
-func auditConfig(st *store, cfg config.Config, log *slog.Logger) {
-	b, err := json.Marshal(cfg)
+// serve runs the box's parts until ctx is done or one fails, then closes
+// every recording in progress and drains the disk worker.
+func serve(ctx context.Context, ifaces []string, load func() (config.Config, error), feed, purgeEvery time.Duration, pnl *panel.Panel, log *slog.Logger) error {
+	a, cfg, err := openArchive(load, log)
 	if err != nil {
-		return
+		return err
 	}
-	sum := sha256.Sum256(b)
-	digest := hex.EncodeToString(sum[:])
-	entries, err := st.index.AuditLog()
-	if err != nil {
-		log.Error("audit log unreadable", "err", err)
-		return
+	defer a.Close()
+	if err := a.Lock(); err != nil {
+		return fmt.Errorf("run: %w", err)
 	}
-	for i := len(entries) - 1; i >= 0; i-- {
-		if entries[i].Action == "config" {
-			if entries[i].Target == digest {
-				return // unchanged
-			}
-			break
-		}
+	if _, err := a.Recover(); err != nil {
+		return err
 	}
-	if err := st.audit("system", "config", digest, "configuration in force at start: "+string(b)); err != nil {
+	if err := a.AuditConfig(cfg); err != nil {
 		log.Error("configuration change not audited", "err", err)
 	}
+	sink := recording.New(a, recording.Config{Mix: cfg.Storage.Mix(), Track: cfg.Calls.Track()}, log)
+	p := pipeline.New(sink.Pipeline(), log)
+
+	wctx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- a.Run(wctx) }() // returns after stopWorker, with the queue drained
+
+	col := &status.Collector{Version: version, Interfaces: ifaces, Archive: a, Pipeline: p}
+	health := func() panel.Health {
+		st := a.State()
+		stalled := time.Since(p.Alive()) > 10*feed+5*time.Second
+		return panel.Health{Lights: panel.Lights{Recording: st.Recording > 0, Fault: st.DiskFull || stalled}, Alive: !stalled}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, iface := range ifaces {
+		g.Go(func() error { // returns when gctx is done or the interface fails
+			src, err := openLive(iface)
+			if err != nil {
+				return fmt.Errorf("run: %w", err)
+			}
+			defer src.Close()
+			log.Info("capturing", "iface", iface)
+			if err := p.Run(gctx, src); err != nil {
+				return fmt.Errorf("run: %s: %w", iface, err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { return pnl.Run(gctx, feed, health) })                            // until gctx is done
+	g.Go(func() error { return col.Run(gctx, cfg.Storage.DataDir, 5*time.Second, log) }) // until gctx is done
+	g.Go(func() error { return a.WatchDisk(gctx, 5*time.Second) })                       // until gctx is done
+	g.Go(func() error { return a.RunPurge(gctx, purgeEvery) })                           // until gctx is done
+	err = g.Wait()
+	// Finish what is in progress: every open recording is closed properly.
+	p.Close("stopped")
+	stopWorker()
+	if werr := <-workerDone; werr != nil {
+		err = errors.Join(err, werr)
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }

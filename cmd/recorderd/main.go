@@ -1,11 +1,7 @@
 // Command recorderd is the callrec appliance: one static binary whose
-// subcommands run the recorder and serve the tools around it.
-//
-//	recorderd run [-board sim]         run the appliance until SIGTERM
-//	recorderd inspect FILE [-config F]  print the calls in a capture file as JSON
-//	recorderd extract FILE -out DIR     one MP3 per call in a capture file
-//	recorderd encode [flags] <in >out  encode raw PCM to MP3 as the box does
-//	recorderd version                  print the version
+// subcommands run the recorder and serve the tools around it. Each
+// subcommand parses its flags, calls one library function and prints:
+// what the box does lives in recorder/, storage/ and firmware/.
 package main
 
 import (
@@ -18,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"callrec/recorder/pipeline"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -27,17 +25,23 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode reports err and returns the process's exit status: 0 for
+// success and for help, 2 for a usage mistake or unreadable input, 1 for
+// any other failure.
+func exitCode(err error, stderr io.Writer) int {
 	var ue usageError
-	var ie inputError
 	switch {
-	case err == nil:
-	case errors.As(err, &ue), errors.As(err, &ie):
-		fmt.Fprintln(os.Stderr, "recorderd:", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "recorderd:", err)
-		os.Exit(1)
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue), errors.Is(err, pipeline.ErrInput):
+		fmt.Fprintln(stderr, "recorderd:", err)
+		return 2
 	}
+	fmt.Fprintln(stderr, "recorderd:", err)
+	return 1
 }
 
 // usageError is a mistake on the command line (exit status 2).
@@ -71,30 +75,30 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cmd, args := args[0], args[1:]
 	// Every command logs structured key=value lines to stderr.
-	slog.SetDefault(newLogger(stderr, slog.LevelInfo))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	switch cmd {
 	case "run":
-		return runDaemon(ctx, args, stderr)
+		return runDaemon(ctx, args, log, stderr)
 	case "encode":
 		return runEncode(args, stdin, stdout, stderr)
 	case "inspect":
-		return runInspect(ctx, args, stdout, stderr)
+		return runInspect(ctx, args, log, stdout, stderr)
 	case "extract":
-		return runExtract(ctx, args, stdout, stderr)
+		return runExtract(ctx, args, log, stdout, stderr)
 	case "ingest":
-		return runIngest(args, stdout, stderr)
+		return runIngest(ctx, args, log, stdout, stderr)
 	case "calls":
-		return runCalls(args, stdout, stderr)
+		return runCalls(args, log, stdout, stderr)
 	case "export":
-		return runExport(args, stdout, stderr)
+		return runExport(args, log, stdout, stderr)
 	case "verify":
-		return runVerify(args, stdout, stderr)
+		return runVerify(args, log, stdout, stderr)
 	case "audit":
-		return runAudit(args, stdout, stderr)
+		return runAudit(args, log, stdout, stderr)
 	case "keys":
-		return runKeys(args, stdin, stdout, stderr)
+		return runKeys(args, log, stdin, stdout, stderr)
 	case "hold", "release":
-		return runHold(cmd == "release", args, stdout, stderr)
+		return runHold(cmd, args, log, stdout, stderr)
 	case "status":
 		return runStatus(args, stdout, stderr)
 	case "version":
@@ -108,17 +112,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
 
-// newFlags returns a flag set that reports errors instead of exiting.
+// newFlags returns a flag set that reports errors, and prints its help,
+// to stderr instead of exiting.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("recorderd "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
 }
 
+// parse parses a command's flags. -h and --help return flag.ErrHelp
+// after printing the help: the command then does nothing and exits 0.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return err
 		}
 		return usageError{err.Error()}
 	}
@@ -128,6 +135,24 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+// parseWithFile parses flags around one capture-file argument, which may
+// come before or after the flags; the file is "" when none is given.
+func parseWithFile(fs *flag.FlagSet, args []string) (string, error) {
+	var file string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		file, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", err
+		}
+		return "", usageError{err.Error()}
+	}
+	switch {
+	case file == "" && fs.NArg() == 1:
+		file = fs.Arg(0)
+	case fs.NArg() > 0:
+		return "", usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return file, nil
 }

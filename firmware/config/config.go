@@ -9,6 +9,11 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"callrec/recorder/mix"
+	"callrec/recorder/sip"
+	"callrec/recorder/track"
+	"callrec/storage/archive"
 )
 
 // Config is the whole configuration file.
@@ -134,4 +139,33 @@ func (c *Config) check() error {
 		return errors.New("storage.data_dir and storage.key_file must not be empty")
 	}
 	return nil
+}
+
+// Open loads the configuration file at path, or returns the defaults when
+// path is "": every command reads its configuration this way.
+func Open(path string) (Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	return Load(path)
+}
+
+// Track is the tracker's configuration for these settings.
+func (c Calls) Track() track.Config {
+	return track.Config{
+		Plan:         sip.NumberPlan{Country: c.Country, OutsidePrefix: c.OutsidePrefix, Extension: c.Extension},
+		TrunkPeers:   c.Peers,
+		TrunkDomains: c.TrunkDomains,
+		IdleTimeout:  c.IdleTimeout.Duration,
+	}
+}
+
+// Mix is the recordings' format.
+func (s Storage) Mix() mix.Config { return mix.Config{Mono: s.Mono, Bitrate: s.Bitrate} }
+
+// Archive is the archive's configuration for these settings; format
+// tells it the MP3 framing.
+func (s Storage) Archive(format archive.Format) archive.Config {
+	return archive.Config{DataDir: s.DataDir, KeyFile: s.KeyFile, Reserve: s.ReserveMB << 20,
+		Retention: s.Retention(), Format: format}
 }

@@ -2,8 +2,8 @@ package mix_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -20,7 +20,7 @@ import (
 	"callrec/recorder/capture"
 	ct "callrec/recorder/capture/capturetest"
 	"callrec/recorder/codec"
-	"callrec/recorder/mix"
+	"callrec/recorder/pipeline"
 	"callrec/recorder/track"
 )
 
@@ -75,7 +75,7 @@ func BenchmarkCallPath(b *testing.B) {
 	fastest := time.Duration(1 << 62)
 	for b.Loop() {
 		start := time.Now()
-		replayAll(b, pcap.Bytes(), 0)
+		replayAll(b, pcap.Bytes(), false)
 		fastest = min(fastest, time.Since(start))
 	}
 	perCallSecond := fastest.Seconds() / float64(calls*seconds)
@@ -91,52 +91,40 @@ func BenchmarkCallPath(b *testing.B) {
 	b.ReportMetric(bytesPerActiveCall(b)/1024, "KiB/call")
 }
 
-// replayAll runs a pcap through the path; with stopAt > 0 it stops after
-// that many packets, leaving the calls active, and returns the recorder.
-func replayAll(tb testing.TB, pcap []byte, stopAt int) *mix.Recorder {
+// replayAll runs a pcap through the path; with open, the calls are left
+// in progress at its end, and the pipeline returned holds them.
+func replayAll(tb testing.TB, pcap []byte, open bool) *pipeline.Pipeline {
 	src, err := capture.NewReader(bytes.NewReader(pcap))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rec := mix.New(mix.Config{}, discardSink{}, nil)
-	tr := track.New(track.Config{OnEvent: rec.Event, OnRTP: rec.RTP}, nil)
-	dec := capture.NewDecoder(capture.Config{}, nil)
-	h := tr.Handle
-	for n := 0; stopAt == 0 || n < stopAt; n++ {
-		data, ci, err := src.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		dec.Decode(src.LinkType(), data, ci.Timestamp, h)
+	p := pipeline.New(pipeline.Config{Sink: discardSink{}}, nil)
+	if err := p.Run(context.Background(), src); err != nil {
+		tb.Fatal(err)
 	}
-	if stopAt == 0 {
-		tr.Flush("capture_end")
-		rec.Close()
+	if !open {
+		p.Close("capture_end")
 	}
-	return rec
+	return p
 }
 
 // bytesPerActiveCall measures the heap that each call in progress holds:
 // the slope between 10 and 40 concurrent calls, stopped half-way.
 func bytesPerActiveCall(tb testing.TB) float64 {
-	heap := func(n int) (uint64, *mix.Recorder) {
+	heap := func(n int) uint64 {
 		frames := concurrentCalls(n, 4*time.Second)
 		var pcap bytes.Buffer
-		ct.WritePcap(&pcap, 1, frames)
-		rec := replayAll(tb, pcap.Bytes(), len(frames)/2)
+		ct.WritePcap(&pcap, 1, frames[:len(frames)/2])
+		p := replayAll(tb, pcap.Bytes(), true)
 		var m runtime.MemStats
 		runtime.GC()
 		runtime.GC()
 		runtime.ReadMemStats(&m)
-		return m.HeapAlloc, rec
+		runtime.KeepAlive(p) // measured with its calls in progress, then let go
+		return m.HeapAlloc
 	}
-	h10, r10 := heap(10)
-	h40, r40 := heap(40)
-	runtime.KeepAlive(r10)
-	runtime.KeepAlive(r40)
+	h10 := heap(10)
+	h40 := heap(40)
 	return (float64(h40) - float64(h10)) / 30
 }
 

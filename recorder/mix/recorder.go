@@ -22,6 +22,7 @@ type Sink interface {
 type Info struct {
 	Call     *track.Call
 	Duration time.Duration
+	Samples  int64 // per channel, at rtp.Rate: the exact length encoded
 	Bytes    int64
 	Flags    []string // one_way:left, one_way:right, no_media, unsupported_codec:NAME, extra_streams
 	Channels [2]rtp.Stats
@@ -50,13 +51,31 @@ type Recorder struct {
 	recs map[*track.Call]*recording
 }
 
+// DefaultBitrate is the recordings' MP3 bitrate in kbit/s when none is
+// set: 48 for stereo, 32 for mono (16 kHz speech).
+func DefaultBitrate(mono bool) int {
+	if mono {
+		return 32
+	}
+	return 48
+}
+
+// Format is the MP3 stream the recorder writes with this configuration.
+func (c Config) Format() mp3.Config {
+	f := mp3.Config{SampleRate: rtp.Rate, Channels: 2, Bitrate: c.Bitrate}
+	if c.Mono {
+		f.Channels = 1
+	}
+	if f.Bitrate == 0 {
+		f.Bitrate = DefaultBitrate(c.Mono)
+	}
+	return f
+}
+
 // New returns a recorder writing to sink.
 func New(cfg Config, sink Sink, log *slog.Logger) *Recorder {
 	if cfg.Bitrate == 0 {
-		cfg.Bitrate = 48
-		if cfg.Mono {
-			cfg.Bitrate = 32
-		}
+		cfg.Bitrate = DefaultBitrate(cfg.Mono)
 	}
 	if cfg.HoldBack == 0 {
 		cfg.HoldBack = 200 * time.Millisecond
@@ -74,7 +93,7 @@ type recording struct {
 	stream *track.Stream
 	ch     [2]*rtp.Channel // left, right
 	left   bool            // the caller is on the left
-	w      *countingWriter
+	w      io.WriteCloser
 	enc    *mp3.Encoder
 	bufs   [2][]int16
 	out    []int16
@@ -171,12 +190,8 @@ func (r *Recorder) start(rec *recording, firstAudio time.Time) {
 		r.log.Error("recording not started", "call_id", rec.call.ID, "err", err)
 		return
 	}
-	rec.w = &countingWriter{w: w}
-	nch := 2
-	if r.cfg.Mono {
-		nch = 1
-	}
-	rec.enc, rec.err = mp3.NewEncoder(rec.w, mp3.Config{SampleRate: rtp.Rate, Channels: nch, Bitrate: r.cfg.Bitrate})
+	rec.w = w
+	rec.enc, rec.err = mp3.NewEncoder(w, r.cfg.Format())
 }
 
 // advance encodes both channels up to time t.
@@ -221,7 +236,8 @@ func (r *Recorder) finish(rec *recording) {
 			end = rec.origin
 		}
 		r.advance(rec, end)
-		info.Duration = time.Duration(rec.ch[0].Done()) * time.Second / rtp.Rate
+		info.Samples = rec.ch[0].Done()
+		info.Duration = time.Duration(info.Samples) * time.Second / rtp.Rate
 		if rec.err == nil {
 			if err := rec.enc.Close(); err != nil {
 				rec.err = fmt.Errorf("mix: encode: %w", err)
@@ -229,10 +245,12 @@ func (r *Recorder) finish(rec *recording) {
 		}
 	}
 	if rec.w != nil {
-		if err := rec.w.w.Close(); err != nil && rec.err == nil {
+		if err := rec.w.Close(); err != nil && rec.err == nil {
 			rec.err = fmt.Errorf("mix: close recording: %w", err)
 		}
-		info.Bytes = rec.w.n
+		if rec.enc != nil {
+			info.Bytes = rec.enc.Bytes()
+		}
 	}
 	for i, name := range [2]string{"left", "right"} {
 		if rec.ch[i] != nil {
@@ -258,15 +276,4 @@ func (rec *recording) flag(f string) {
 		}
 	}
 	rec.flags = append(rec.flags, f)
-}
-
-type countingWriter struct {
-	w io.WriteCloser
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -65,6 +65,29 @@ func (c Config) validate() (format, error) {
 	return f, nil
 }
 
+// SamplesPerFrame is the number of samples per channel in one frame of
+// the stream: 1152 (MPEG-1) or 576 (MPEG-2).
+func (c Config) SamplesPerFrame() int {
+	if slices.Contains(mpeg1Rates, c.SampleRate) {
+		return 1152
+	}
+	return 576
+}
+
+// Frames is the number of frames in a stream of n bytes of this
+// configuration (frames with and without padding, as the encoder writes
+// them), or 0 for a configuration the encoder does not accept.
+func (c Config) Frames(n int64) int64 {
+	f, err := c.validate()
+	if err != nil {
+		return 0
+	}
+	num, den := f.frameBytes()
+	// k frames take floor(k*num/den) bytes (padding spreads the
+	// fraction): invert that.
+	return (n*int64(den) + int64(num) - 1) / int64(num)
+}
+
 // samplesPerFrame is the number of samples per channel in one frame.
 func (f *format) samplesPerFrame() int { return 576 * f.granules }
 

@@ -12,9 +12,11 @@ var ErrClosed = errors.New("mp3: encoder closed")
 
 // Encoder writes PCM as a constant-bitrate Layer III stream.
 type Encoder struct {
-	w   io.Writer
-	f   format
-	nch int
+	w       io.Writer
+	written int64 // bytes written to w
+	samples int64 // input samples per channel
+	f       format
+	nch     int
 
 	in       [2][1152]float32 // one frame of pending input per channel
 	nin      int              // samples per channel in 'in'
@@ -78,6 +80,7 @@ func (e *Encoder) Write(pcm []int16) (int, error) {
 			e.in[1][e.nin] = float32(pcm[i+1]) * scale
 		}
 		e.nin++
+		e.samples++
 		if e.nin == spf {
 			if err := e.encodeFrame(); err != nil {
 				e.err = err
@@ -126,6 +129,12 @@ func (e *Encoder) Close() error {
 
 // Frames is the number of frames encoded so far.
 func (e *Encoder) Frames() int64 { return e.frames }
+
+// Bytes is the length of the stream written so far.
+func (e *Encoder) Bytes() int64 { return e.written }
+
+// Samples is the number of input samples per channel taken so far.
+func (e *Encoder) Samples() int64 { return e.samples }
 
 func (e *Encoder) encodeFrame() error {
 	f := &e.f

@@ -184,7 +184,9 @@ func (e *Encoder) flush() error {
 	if n == 0 {
 		return nil
 	}
-	if _, err := e.w.Write(e.out[:n]); err != nil {
+	written, err := e.w.Write(e.out[:n])
+	e.written += int64(written)
+	if err != nil {
 		return fmt.Errorf("mp3: write frame: %w", err)
 	}
 	m := copy(e.out, e.out[n:])

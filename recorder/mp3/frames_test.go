@@ -1,6 +1,7 @@
 package mp3
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 )
@@ -139,5 +140,22 @@ func checkReservoir(t testing.TB, frames []frameInfo, maxMDB, sideInfoLen int) {
 		// What this frame's data does not use of its own slot and of the
 		// reservoir it started in is free for the next frame.
 		free = f.mdb + slot - used
+	}
+}
+
+// TestFramesFromLength inverts the stream length the encoder writes, with
+// and without padding.
+func TestFramesFromLength(t *testing.T) {
+	for _, cfg := range []Config{{16000, 2, 48}, {16000, 1, 32}, {22050, 2, 64}, {44100, 2, 128}} {
+		var buf bytes.Buffer
+		e, err := NewEncoder(&buf, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Write(make([]int16, cfg.Channels*cfg.SampleRate*3/2))
+		e.Close()
+		if got := cfg.Frames(int64(buf.Len())); got != e.Frames() {
+			t.Errorf("%+v: Frames(%d) = %d, want %d", cfg, buf.Len(), got, e.Frames())
+		}
 	}
 }

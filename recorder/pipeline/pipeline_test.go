@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -86,7 +87,7 @@ func TestRunRecordsEveryCall(t *testing.T) {
 	var ended []string
 	var finished []mix.Info
 	p := pipeline.New(pipeline.Config{Sink: sink,
-		Mix:     mix.Config{OnFinish: func(i mix.Info) { finished = append(finished, i) }},
+		Mix: mix.Config{OnFinish: func(i mix.Info) { finished = append(finished, i) }},
 		OnEvent: func(e track.Event) {
 			if e.Kind == track.CallEnded {
 				ended = append(ended, e.Call.ID)
@@ -258,4 +259,16 @@ func (q *quietLive) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 	q.reads++
 	time.Sleep(time.Millisecond)
 	return nil, gopacket.CaptureInfo{}, capture.ErrTimeout
+}
+
+func TestLadder(t *testing.T) {
+	var out bytes.Buffer
+	if err := pipeline.Ladder(reader(t, pcapOf(t, calls(1, time.Second))), &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 6 || !strings.Contains(lines[0], `"INVITE sip:01632960000@10.2.0.1:5060"`) ||
+		!strings.Contains(lines[0], "m=audio@10.1.0.1:4000/sendrecv") || !strings.Contains(lines[5], `"200 OK"`) {
+		t.Errorf("ladder:\n%s", out.String())
+	}
 }

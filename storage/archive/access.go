@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -250,4 +251,26 @@ func (a *Archive) VerifyAudit() (int, error) { return a.index.VerifyAudit() }
 func (a *Archive) Purge() (retention.Result, error) {
 	p := &retention.Purger{Vault: a.vault, Index: a.index, Retention: a.cfg.Retention, Now: a.cfg.Now, Log: a.log}
 	return p.Purge()
+}
+
+// RunPurge runs the retention purge now and then every interval until ctx
+// is done.
+func (a *Archive) RunPurge(ctx context.Context, every time.Duration) error {
+	if every <= 0 {
+		return errors.New("archive: the purge interval must be positive")
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if res, err := a.Purge(); err != nil {
+			a.log.Error("retention purge failed", "err", err)
+		} else if res.Shredded+res.Held+res.Failed > 0 {
+			a.log.Info("retention purge", "shredded", res.Shredded, "held", res.Held, "failed", res.Failed)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }

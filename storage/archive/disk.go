@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"context"
 	"syscall"
 	"time"
 
@@ -79,4 +80,20 @@ func (a *Archive) Disk(now time.Time) Disk {
 		d.DaysLeft = max(float64(free-a.cfg.Reserve), 0) / d.BytesPerDay
 	}
 	return d
+}
+
+// WatchDisk checks the free space every interval until ctx is done, so the
+// disk-full fault clears (and recording resumes) without waiting for the
+// next call.
+func (a *Archive) WatchDisk(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		a.CheckDisk()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"strings"
+	"syscall"
+	"time"
+
+	"callrec/firmware/config"
+	"callrec/firmware/recording"
+	"callrec/recorder/mix"
+	"callrec/recorder/pipeline"
+	"callrec/storage/archive"
+	"callrec/storage/index"
+)
+
+// storageFlags adds -config, -data and -key to a command; the returned
+// function loads the configuration with the flags' overrides.
+func storageFlags(fs *flag.FlagSet) func() (config.Config, error) {
+	loadConfig := configFlag(fs)
+	data := fs.String("data", "", "data directory (overrides storage.data_dir)")
+	key := fs.String("key", "", "key file (overrides storage.key_file)")
+	return func() (config.Config, error) {
+		cfg, err := loadConfig()
+		if *data != "" {
+			cfg.Storage.DataDir = *data
+		}
+		if *key != "" {
+			cfg.Storage.KeyFile = *key
+		}
+		return cfg, err
+	}
+}
+
+// openArchive loads the configuration the flags name and opens its
+// archive, beside the daemon if it runs.
+func openArchive(load func() (config.Config, error), log *slog.Logger) (*archive.Archive, config.Config, error) {
+	cfg, err := load()
+	if err != nil {
+		return nil, cfg, err
+	}
+	a, err := archive.Open(cfg.Storage.Archive(recording.Format{}), log)
+	return a, cfg, err
+}
+
+// accessFlags adds -who and -why, for the audit log.
+func accessFlags(fs *flag.FlagSet, why string) func() archive.Access {
+	who := fs.String("who", osUser(), "who, for the audit log")
+	reason := fs.String("why", "", why)
+	return func() archive.Access { return archive.Access{Who: *who, Why: *reason} }
+}
+
+// osUser is the default for -who: the account running the command, so no
+// audit entry is anonymous.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return fmt.Sprintf("uid %d", os.Getuid())
+}
+
+// runIngest records the calls in a capture file into the archive,
+// exactly as the box records a live tap.
+func runIngest(ctx context.Context, args []string, log *slog.Logger, stdout, stderr io.Writer) error {
+	fs := newFlags("ingest", stderr)
+	load := storageFlags(fs)
+	file, err := parseWithFile(fs, args)
+	if err != nil {
+		return err
+	}
+	if file == "" {
+		return usageError{"ingest: usage: recorderd ingest FILE [-config F] [-data DIR] [-key FILE]"}
+	}
+	a, cfg, err := openArchive(load, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Lock(); err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	if _, err := a.Recover(); err != nil {
+		return err
+	}
+	src, err := openFile(file)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	n := 0
+	sink := recording.New(a, recording.Config{Mix: cfg.Storage.Mix(), Track: cfg.Calls.Track(), OnFinish: func(i mix.Info) {
+		if i.Err == nil {
+			n++
+		}
+	}}, log)
+	readErr := record(ctx, a, sink, src, "capture_end")
+	fmt.Fprintf(stdout, "%d recordings stored in %s\n", n, cfg.Storage.DataDir)
+	return readErr
+}
+
+// record runs one source through a recording pipeline into the archive,
+// with the disk worker, until the source ends.
+func record(ctx context.Context, a *archive.Archive, sink *recording.Sink, src pipeline.Source, reason string) error {
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(wctx) }() // returns when stop is called, after the queue drains
+	p := pipeline.New(sink.Pipeline(), nil)
+	err := p.Run(ctx, src)
+	p.Close(reason)
+	stop()
+	return errors.Join(err, <-done)
+}
+
+// runCalls lists calls from the index as JSON lines; the search is audited.
+func runCalls(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
+	fs := newFlags("calls", stderr)
+	load := storageFlags(fs)
+	number := fs.String("number", "", "calls with this number in any leg (E.164, or as dialled)")
+	ext := fs.String("extension", "", "calls of this extension")
+	from := fs.String("from", "", "calls starting at or after this time (RFC 3339 or 2006-01-02)")
+	to := fs.String("to", "", "calls starting before this time")
+	limit := fs.Int("limit", 0, "at most this many")
+	access := accessFlags(fs, "why, for the audit log (e.g. the SAR reference)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	q := index.Query{Extension: *ext, Limit: *limit}
+	if *number != "" {
+		if q.Number = cfg.Calls.Track().Plan.E164(*number); q.Number == "" {
+			return usageError{fmt.Sprintf("calls: %q is not a public number", *number)}
+		}
+	}
+	for _, p := range []struct {
+		s   string
+		dst *time.Time
+	}{{*from, &q.From}, {*to, &q.To}} {
+		if p.s == "" {
+			continue
+		}
+		if *p.dst, err = parseTime(p.s); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	a, _, err := openArchive(load, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rs, err := a.Search(access(), q)
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriter(stdout)
+	enc := json.NewEncoder(out)
+	for _, r := range rs {
+		enc.Encode(r)
+	}
+	return out.Flush()
+}
+
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-27T09:00:00Z) or a date (2026-11-27)", s)
+}
+
+// runExport writes a recording's MP3, decrypted, and audits it.
+func runExport(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
+	fs := newFlags("export", stderr)
+	load := storageFlags(fs)
+	id := fs.String("call", "", "call id (required)")
+	out := fs.String("out", "", "MP3 file to write (required)")
+	access := accessFlags(fs, "why, for the audit log (e.g. a subject access request reference)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *id == "" || *out == "" {
+		return usageError{"export: usage: recorderd export -call ID -out FILE.mp3 [-who NAME] [-why REASON]"}
+	}
+	a, _, err := openArchive(load, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	ex, err := a.Export(access(), *id, w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(*out)
+		return err
+	}
+	partial := ""
+	if ex.Partial {
+		partial = ", partial: the call is still being recorded"
+	}
+	fmt.Fprintf(stdout, "exported call %s (%d bytes%s) to %s\n", *id, ex.Bytes, partial, *out)
+	return nil
+}
+
+// runVerify checks every recording against the index.
+func runVerify(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
+	fs := newFlags("verify", stderr)
+	load := storageFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	a, _, err := openArchive(load, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rep, err := a.Verify()
+	if err != nil {
+		return err
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintln(stdout, "PROBLEM", p)
+	}
+	fmt.Fprintf(stdout, "%d recordings checked, %d problems\n", rep.Checked, len(rep.Problems))
+	if len(rep.Problems) > 0 {
+		return errors.New("verify: problems found")
+	}
+	return nil
+}
+
+// runAudit handles `audit verify` and `audit list`.
+func runAudit(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "list") {
+		return usageError{"audit: usage: recorderd audit verify|list [-data DIR]"}
+	}
+	fs := newFlags("audit "+args[0], stderr)
+	load := storageFlags(fs)
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	a, _, err := openArchive(load, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if args[0] == "list" {
+		entries, err := a.AuditLog()
+		out := bufio.NewWriter(stdout)
+		enc := json.NewEncoder(out)
+		for _, e := range entries {
+			enc.Encode(e)
+		}
+		return errors.Join(err, out.Flush())
+	}
+	n, err := a.VerifyAudit()
+	if err != nil {
+		return fmt.Errorf("audit log: %w (after %d good entries)", err, n)
+	}
+	fmt.Fprintf(stdout, "audit log intact: %d entries\n", n)
+	return nil
+}
+
+// runKeys handles `keys rotate` and `keys export-recovery`.
+func runKeys(args []string, log *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "rotate" && args[0] != "export-recovery") {
+		return usageError{"keys: usage: recorderd keys rotate | export-recovery -out FILE"}
+	}
+	fs := newFlags("keys "+args[0], stderr)
+	load := storageFlags(fs)
+	out := fs.String("out", "", "export-recovery: file for the passphrase-encrypted key")
+	who := fs.String("who", osUser(), "who, for the audit log")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if args[0] == "export-recovery" && *out == "" {
+		return usageError{"keys export-recovery: -out FILE is required"}
+	}
+	a, _, err := openArchive(load, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if args[0] == "rotate" {
+		n, err := a.Rotate(archive.Access{Who: *who, Why: "key rotation"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "key rotated: %d recordings re-wrapped\n", n)
+		return nil
+	}
+	pass := os.Getenv("CALLREC_RECOVERY_PASSPHRASE")
+	if pass == "" {
+		fmt.Fprintf(stderr, "recovery passphrase (at least %d characters): ", archive.MinPassphrase)
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		pass = strings.TrimRight(line, "\r\n")
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("keys export-recovery: %w", err)
+	}
+	err = a.ExportRecovery(archive.Access{Who: *who, Why: "recovery copy written to " + *out}, pass, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(*out)
+		return err
+	}
+	fmt.Fprintf(stdout, "recovery key written to %s: keep it apart from the box; it opens every recording with the passphrase\n", *out)
+	return nil
+}
+
+// runHold puts a call under legal hold, or releases it; both audited.
+func runHold(name string, args []string, log *slog.Logger, stdout, stderr io.Writer) error {
+	fs := newFlags(name, stderr)
+	load := storageFlags(fs)
+	id := fs.String("call", "", "call id (required)")
+	who := fs.String("who", osUser(), "who, for the audit log")
+	reason := fs.String("reason", "", "the reason (required for a hold): a complaint, a police request…")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *id == "" || (name == "hold" && *reason == "") {
+		return usageError{name + ": usage: recorderd " + name + " -call ID -reason TEXT [-who NAME]"}
+	}
+	a, _, err := openArchive(load, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	acc := archive.Access{Who: *who, Why: *reason}
+	if name == "hold" {
+		err = a.Hold(acc, *id)
+	} else {
+		err = a.Release(acc, *id)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: call %s\n", name, *id)
+	return nil
+}

@@ -1,0 +1,154 @@
+package recording
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+
+	"callrec/recorder/mix"
+	"callrec/recorder/mp3"
+	"callrec/recorder/pipeline"
+	"callrec/recorder/rtp"
+	"callrec/recorder/track"
+	"callrec/storage/archive"
+	"callrec/storage/index"
+)
+
+// Archive is where recordings go; *archive.Archive is one.
+type Archive interface {
+	Create(r *index.Record) (*archive.Writer, error)
+	SaveCall(r *index.Record)
+	Finish(id string, f archive.Finished)
+}
+
+var _ Archive = (*archive.Archive)(nil)
+
+// Config sets the recordings' format and what else sees them.
+type Config struct {
+	Mix   mix.Config   // format; its OnFinish is the Sink's (use OnFinish below)
+	Track track.Config // call classification; its OnEvent and OnRTP are the pipeline's
+	// OnFinish, if set, also sees each finished recording.
+	OnFinish func(mix.Info)
+	// OnEvent, if set, also sees each tracker event.
+	OnEvent func(track.Event)
+}
+
+// Sink records calls into an archive.
+type Sink struct {
+	a    Archive
+	log  *slog.Logger
+	mp3  mp3.Config
+	cfg  Config
+	open map[*track.Call]string // calls being recorded (the capture goroutine's)
+}
+
+// New returns a sink recording into a.
+func New(a Archive, cfg Config, log *slog.Logger) *Sink {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Sink{a: a, log: log, mp3: cfg.Mix.Format(), cfg: cfg}
+}
+
+// Pipeline is the configuration of a recording pipeline that stores
+// every call it hears in the archive.
+func (s *Sink) Pipeline() pipeline.Config {
+	mc := s.cfg.Mix
+	mc.OnFinish = s.finished
+	return pipeline.Config{Track: s.cfg.Track, Sink: s, Mix: mc, OnEvent: s.event}
+}
+
+// Create starts a call's recording in the archive (mix.Sink).
+func (s *Sink) Create(c *track.Call) (io.WriteCloser, error) {
+	r := Record(c)
+	r.Recording = index.Recording{Bitrate: s.mp3.Bitrate, Channels: s.mp3.Channels}
+	w, err := s.a.Create(r)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// event keeps the index in step with the tracker.
+func (s *Sink) event(e track.Event) {
+	switch e.Kind {
+	case track.CallStarted, track.CallEnded, track.Transferred:
+		s.a.SaveCall(Record(e.Call))
+	}
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(e)
+	}
+}
+
+// finished notes what the recorder says of a finished recording.
+func (s *Sink) finished(i mix.Info) {
+	if i.Err != nil && !errors.Is(i.Err, archive.ErrDiskFull) {
+		s.log.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)
+	}
+	s.a.Finish(i.Call.ID, archive.Finished{Duration: i.Duration, Samples: i.Samples, Flags: i.Flags})
+	if s.cfg.OnFinish != nil {
+		s.cfg.OnFinish(i)
+	}
+}
+
+// Record copies what the tracker knows of a call into an index record.
+// It runs on the capture goroutine: the disk worker must not read the
+// call, which the tracker goes on changing.
+func Record(c *track.Call) *index.Record {
+	r := &index.Record{ID: c.ID, ConversationID: c.ConversationID, SIPCallIDs: slices.Clone(c.SIPCallIDs)}
+	r.Start, r.Answered, r.End = c.Start.Time, c.Answered.Time, c.End.Time
+	r.EndReason, r.Direction = c.EndReason, string(c.Direction)
+	r.From = party(c.From)
+	r.To = party(c.To)
+	r.Numbers, r.Flags = slices.Clone(c.Numbers), slices.Clone(c.Flags)
+	for _, e := range []string{c.From.Extension, c.To.Extension} {
+		if e != "" && !slices.Contains(r.Extensions, e) {
+			r.Extensions = append(r.Extensions, e)
+		}
+	}
+	for _, l := range c.Legs {
+		leg := index.Leg{CallID: l.CallID}
+		if l.Caller.IsValid() {
+			leg.Caller, leg.Callee = l.Caller.String(), l.Callee.String()
+		}
+		r.Legs = append(r.Legs, leg)
+		for _, m := range l.Media {
+			for _, codec := range m.Codecs {
+				if !slices.Contains(r.Codecs, codec) {
+					r.Codecs = append(r.Codecs, codec)
+				}
+			}
+		}
+	}
+	return r
+}
+
+func party(p track.Party) index.Party {
+	return index.Party{Raw: p.Raw, E164: p.E164, Extension: p.Extension, Name: p.Name}
+}
+
+// Format is the recordings' MP3 framing, as the archive needs it.
+type Format struct{}
+
+var _ archive.Format = Format{}
+
+func streamConfig(r index.Recording) mp3.Config {
+	c := mix.Config{Mono: r.Channels == 1, Bitrate: r.Bitrate}
+	return c.Format()
+}
+
+// InfoFrame makes an export's Info frame.
+func (Format) InfoFrame(r index.Recording, n int64) ([]byte, error) {
+	cfg := streamConfig(r)
+	return mp3.InfoFrame(cfg, cfg.Frames(n), n)
+}
+
+// Samples is the audio, per channel, that n bytes of the stream hold.
+func (Format) Samples(r index.Recording, n int64) int64 {
+	cfg := streamConfig(r)
+	return max(cfg.Frames(n)*int64(cfg.SamplesPerFrame())-mp3.Delay, 0)
+}
+
+// SampleRate is the recordings' sample rate.
+func (Format) SampleRate() int { return rtp.Rate }

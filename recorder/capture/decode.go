@@ -2,7 +2,6 @@ package capture
 
 import (
 	"encoding/binary"
-	"log/slog"
 	"net/netip"
 	"time"
 
@@ -103,7 +102,6 @@ func (c *Config) setDefaults() {
 // Decoder unwraps frames into Datagrams. It is not safe for concurrent use.
 type Decoder struct {
 	cfg   Config
-	log   *slog.Logger
 	stats Stats
 	frag  fragTable
 	tcp   tcpTable
@@ -113,12 +111,9 @@ type Decoder struct {
 }
 
 // NewDecoder returns a decoder with the given bounds.
-func NewDecoder(cfg Config, log *slog.Logger) *Decoder {
+func NewDecoder(cfg Config) *Decoder {
 	cfg.setDefaults()
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	dec := &Decoder{cfg: cfg, log: log}
+	dec := &Decoder{cfg: cfg}
 	dec.frag.init(cfg)
 	dec.tcp.init(cfg)
 	return dec

@@ -29,7 +29,7 @@ type got struct {
 }
 
 func decodeAll(link layers.LinkType, frames ...[]byte) ([]got, capture.Stats) {
-	dec := capture.NewDecoder(capture.Config{}, nil)
+	dec := capture.NewDecoder(capture.Config{})
 	var out []got
 	for i, f := range frames {
 		dec.Decode(link, f, t0.Add(time.Duration(i)*time.Millisecond), func(d *capture.Datagram) {
@@ -116,7 +116,7 @@ func TestFragmentReassembly(t *testing.T) {
 
 func TestFragmentTimeout(t *testing.T) {
 	frags := ct.Fragments(a4, b4, make([]byte, 3000), 1200, 9)
-	dec := capture.NewDecoder(capture.Config{FragTimeout: time.Second}, nil)
+	dec := capture.NewDecoder(capture.Config{FragTimeout: time.Second})
 	n := 0
 	h := func(*capture.Datagram) { n++ }
 	dec.Decode(layers.LinkTypeEthernet, frags[0], t0, h)
@@ -128,7 +128,7 @@ func TestFragmentTimeout(t *testing.T) {
 }
 
 func TestFragmentBound(t *testing.T) {
-	dec := capture.NewDecoder(capture.Config{MaxFragSets: 16}, nil)
+	dec := capture.NewDecoder(capture.Config{MaxFragSets: 16})
 	for i := range 1000 {
 		f := ct.Fragments(a4, b4, make([]byte, 3000), 1200, uint32(i))[0]
 		dec.Decode(layers.LinkTypeEthernet, f, t0, func(*capture.Datagram) {})
@@ -186,7 +186,7 @@ func TestTCPReassembly(t *testing.T) {
 // the bound, and the next message is delivered flagged.
 func TestTCPGap(t *testing.T) {
 	m := "OPTIONS sip:b@x SIP/2.0\r\nCall-ID: 2\r\nContent-Length: 0\r\n\r\n"
-	dec := capture.NewDecoder(capture.Config{MaxTCPBuffer: 200}, nil)
+	dec := capture.NewDecoder(capture.Config{MaxTCPBuffer: 200})
 	var msgs []got
 	h := func(d *capture.Datagram) { msgs = append(msgs, got{flags: d.Flags, payload: string(d.Payload)}) }
 	seq := uint32(1)

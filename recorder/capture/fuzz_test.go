@@ -23,7 +23,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(uint8(1), fr)
 	}
 	f.Add(uint8(113), append([]byte{0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x86, 0xdd}, make([]byte, 48)...))
-	dec := capture.NewDecoder(capture.Config{MaxFragSets: 64, MaxTCPFlows: 64, MaxTCPBuffer: 4096}, nil)
+	dec := capture.NewDecoder(capture.Config{MaxFragSets: 64, MaxTCPFlows: 64, MaxTCPBuffer: 4096})
 	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2, layers.LinkTypeRaw, layers.LinkTypeNull, layers.LinkTypeLoop}
 	f.Fuzz(func(t *testing.T, link uint8, frame []byte) {
 		dec.Decode(links[int(link)%len(links)], frame, time.Unix(1, 0), func(d *capture.Datagram) {

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -78,14 +77,18 @@ type ngSource struct{ *pcapgo.NgReader }
 // deliver it: each packet waits until its offset from the first.
 type Paced struct {
 	Source
-	ctx   context.Context
+	done  <-chan struct{}
 	first time.Time
 	start time.Time
 }
 
-// NewPaced wraps src; the replay stops early when ctx is done.
-func NewPaced(ctx context.Context, src Source) *Paced {
-	return &Paced{Source: src, ctx: ctx}
+// ErrStopped is returned by a paced replay stopped early.
+var ErrStopped = errors.New("capture: replay stopped")
+
+// NewPaced wraps src; the replay stops early (ErrStopped) once done is
+// closed (a context's Done channel).
+func NewPaced(done <-chan struct{}, src Source) *Paced {
+	return &Paced{Source: src, done: done}
 }
 
 // ReadPacketData implements Source.
@@ -101,9 +104,9 @@ func (p *Paced) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
-		case <-p.ctx.Done():
+		case <-p.done:
 			t.Stop()
-			return nil, ci, p.ctx.Err()
+			return nil, ci, ErrStopped
 		}
 	}
 	return data, ci, nil

@@ -65,7 +65,7 @@ func TestPaced(t *testing.T) {
 	var buf bytes.Buffer
 	ct.WritePcap(&buf, 1, []ct.Frame{{Time: t0, Data: []byte{1}}, {Time: t0.Add(80 * time.Millisecond), Data: []byte{2}}})
 	src, _ := capture.NewReader(&buf)
-	p := capture.NewPaced(t.Context(), src)
+	p := capture.NewPaced(t.Context().Done(), src)
 	start := time.Now()
 	p.ReadPacketData()
 	p.ReadPacketData()

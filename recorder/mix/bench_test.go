@@ -187,7 +187,7 @@ func sharedSpeech() (dirs [2][][]byte) {
 		return dirs
 	}
 	defer f.Close()
-	dec := capture.NewDecoder(capture.Config{}, nil)
+	dec := capture.NewDecoder(capture.Config{})
 	var first netip.AddrPort
 	for {
 		data, ci, err := f.ReadPacketData()

@@ -3,7 +3,6 @@ package mix
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"callrec/recorder/capture"
@@ -47,7 +46,6 @@ type Config struct {
 type Recorder struct {
 	cfg  Config
 	sink Sink
-	log  *slog.Logger
 	recs map[*track.Call]*recording
 }
 
@@ -73,17 +71,14 @@ func (c Config) Format() mp3.Config {
 }
 
 // New returns a recorder writing to sink.
-func New(cfg Config, sink Sink, log *slog.Logger) *Recorder {
+func New(cfg Config, sink Sink) *Recorder {
 	if cfg.Bitrate == 0 {
 		cfg.Bitrate = DefaultBitrate(cfg.Mono)
 	}
 	if cfg.HoldBack == 0 {
 		cfg.HoldBack = 200 * time.Millisecond
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Recorder{cfg: cfg, sink: sink, log: log, recs: map[*track.Call]*recording{}}
+	return &Recorder{cfg: cfg, sink: sink, recs: map[*track.Call]*recording{}}
 }
 
 // recording is one call's MP3 in the making.
@@ -186,8 +181,7 @@ func (r *Recorder) start(rec *recording, firstAudio time.Time) {
 	}
 	w, err := r.sink.Create(rec.call)
 	if err != nil {
-		rec.err = fmt.Errorf("mix: create recording: %w", err)
-		r.log.Error("recording not started", "call_id", rec.call.ID, "err", err)
+		rec.err = fmt.Errorf("mix: create recording: %w", err) // reported in Info.Err
 		return
 	}
 	rec.w = w
@@ -212,8 +206,7 @@ func (r *Recorder) advance(rec *recording, t time.Time) {
 			}
 		}
 		if _, err := rec.enc.Write(rec.out); err != nil {
-			rec.err = fmt.Errorf("mix: encode: %w", err)
-			r.log.Error("recording failed", "call_id", rec.call.ID, "err", err)
+			rec.err = fmt.Errorf("mix: encode: %w", err) // reported in Info.Err
 			return
 		}
 	}

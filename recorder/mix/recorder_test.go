@@ -55,9 +55,9 @@ func record(t testing.TB, cfg mix.Config, sink mix.Sink, frames []ct.Frame) []mi
 	t.Helper()
 	var infos []mix.Info
 	cfg.OnFinish = func(i mix.Info) { infos = append(infos, i) }
-	rec := mix.New(cfg, sink, nil)
+	rec := mix.New(cfg, sink)
 	tr := track.New(track.Config{OnEvent: rec.Event, OnRTP: rec.RTP}, nil)
-	dec := capture.NewDecoder(capture.Config{}, nil)
+	dec := capture.NewDecoder(capture.Config{})
 	h := tr.Handle
 	for _, f := range frames {
 		dec.Decode(layers.LinkTypeEthernet, f.Data, f.Time, h)

@@ -17,7 +17,7 @@ import (
 func Ladder(src Source, w io.Writer) error {
 	out := bufio.NewWriter(w)
 	defer out.Flush()
-	dec := capture.NewDecoder(capture.Config{}, nil)
+	dec := capture.NewDecoder(capture.Config{})
 	for {
 		data, ci, err := src.ReadPacketData()
 		if errors.Is(err, io.EOF) {

@@ -77,7 +77,7 @@ func New(cfg Config, log *slog.Logger) *Pipeline {
 	p := &Pipeline{log: log, tickEvery: cfg.TickEvery, decs: map[*capture.Decoder]struct{}{}}
 	tc := cfg.Track
 	if cfg.Sink != nil {
-		p.rec = mix.New(cfg.Mix, cfg.Sink, log)
+		p.rec = mix.New(cfg.Mix, cfg.Sink)
 		tc.OnRTP = p.rec.RTP
 	}
 	onEvent := cfg.OnEvent
@@ -108,7 +108,7 @@ type dropper interface {
 // Calls are not closed when Run returns: call Close once every source is
 // done.
 func (p *Pipeline) Run(ctx context.Context, src Source) error {
-	dec := capture.NewDecoder(capture.Config{}, p.log)
+	dec := capture.NewDecoder(capture.Config{})
 	p.mu.Lock()
 	p.decs[dec] = struct{}{}
 	p.mu.Unlock()

@@ -58,7 +58,7 @@ func BenchmarkRTP(b *testing.B) {
 		streams = append(streams, ct.Stream(a.RTP, c.RTP, uint32(i), t0, 500, ct.Silence))
 	}
 	tr := track.New(track.Config{}, nil)
-	dec := capture.NewDecoder(capture.Config{}, nil)
+	dec := capture.NewDecoder(capture.Config{})
 	for _, f := range s.frames {
 		dec.Decode(layers.LinkTypeEthernet, f.Data, f.Time, tr.Handle)
 	}
@@ -101,6 +101,6 @@ func BenchmarkSIP(b *testing.B) {
 	}
 	var pcap bytes.Buffer
 	ct.WritePcap(&pcap, 1, frames)
-	replay(b, pcap.Bytes(), track.New(track.Config{}, nil), capture.NewDecoder(capture.Config{}, nil))
+	replay(b, pcap.Bytes(), track.New(track.Config{}, nil), capture.NewDecoder(capture.Config{}))
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }

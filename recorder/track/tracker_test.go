@@ -72,7 +72,7 @@ func run(t *testing.T, cfg track.Config, frames []ct.Frame) ([]*track.Call, []tr
 		}
 	}
 	tr := track.New(cfg, nil)
-	dec := capture.NewDecoder(capture.Config{}, nil)
+	dec := capture.NewDecoder(capture.Config{})
 	for _, f := range frames {
 		dec.Decode(layers.LinkTypeEthernet, f.Data, f.Time, tr.Handle)
 	}
@@ -359,7 +359,7 @@ func TestFloodBounded(t *testing.T) {
 		s.sip(alice, bob, d.Request("INVITE", true, ""))
 	}
 	tr := track.New(track.Config{MaxCalls: 100}, nil)
-	dec := capture.NewDecoder(capture.Config{}, nil)
+	dec := capture.NewDecoder(capture.Config{})
 	for _, f := range s.frames {
 		dec.Decode(layers.LinkTypeEthernet, f.Data, f.Time, tr.Handle)
 		if n := len(tr.Active()); n > 100 {
@@ -379,7 +379,7 @@ func TestJunkFloodMemory(t *testing.T) {
 		t.Skip("floods 100k packets")
 	}
 	tr := track.New(track.Config{MaxCalls: 500, MaxCandidates: 500, MaxFingerprint: 4096}, nil)
-	dec := capture.NewDecoder(capture.Config{MaxTCPFlows: 100, MaxFragSets: 100}, nil)
+	dec := capture.NewDecoder(capture.Config{MaxTCPFlows: 100, MaxFragSets: 100})
 	handle := tr.Handle
 	now := t0
 	flood := func(from, to int) {

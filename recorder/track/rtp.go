@@ -1,0 +1,122 @@
+package track
+
+import (
+	"encoding/binary"
+	"strconv"
+	"strings"
+
+	"callrec/recorder/capture"
+	"callrec/recorder/sip"
+)
+
+// rtp counts a UDP datagram that is not SIP: RTP of a known stream, RTCP,
+// or a candidate for an unannounced stream.
+func (t *Tracker) rtp(d *capture.Datagram) {
+	p := d.Payload
+	if len(p) < 12 || p[0]>>6 != 2 {
+		t.stats.NotRTP++
+		return
+	}
+	if p[1] >= 200 && p[1] <= 204 { // RTCP SR, RR, SDES, BYE, APP (RFC 3550)
+		t.stats.RTCPPackets++
+		return
+	}
+	ref, ok := t.media[d.Dst]
+	toward := ref.receiver
+	if ok {
+		// Where one address serves several calls at once (a media server,
+		// an echo), the sender's address tells them apart: prefer the
+		// stream whose other side is the sender.
+		if peer := ref.stream.addr(other(ref.receiver)); peer.IsValid() && peer != d.Src {
+			if r2, ok2 := t.media[d.Src]; ok2 && r2.stream.addr(other(r2.receiver)) == d.Dst {
+				ref, toward = r2, other(r2.receiver)
+			}
+		}
+	} else if ref, ok = t.media[d.Src]; ok {
+		// Symmetric RTP: a side sends from where it receives.
+		toward = other(ref.receiver)
+	}
+	if !ok {
+		t.candidate(d)
+		return
+	}
+	st := ref.stream
+	c := st.leg.call
+	if c.state == stateEnded {
+		t.stats.RTPLate++
+		return
+	}
+	t.stats.RTPPackets++
+	c.lastActivity = t.now
+	if toward == calleeSide {
+		st.CallerToCallee++
+	} else {
+		st.CalleeToCaller++
+	}
+	pt := p[1] & 0x7f
+	st.seenPT[pt>>6] |= 1 << (pt & 63)
+	if st.pts[pt] == "TELEPHONE-EVENT" {
+		t.telephoneEvent(st, p)
+		return
+	}
+	if t.cfg.OnRTP != nil {
+		t.cfg.OnRTP(st, toward == calleeSide, d)
+	}
+}
+
+// telephoneEvent reports a DTMF digit from an RFC 4733 packet once, at
+// the first packet of the event (section 2.5.1.2: one timestamp per event).
+func (t *Tracker) telephoneEvent(st *Stream, p []byte) {
+	off := 12 + 4*int(p[0]&0x0f)
+	if p[0]&0x10 != 0 { // header extension
+		if len(p) < off+4 {
+			return
+		}
+		off += 4 + 4*int(binary.BigEndian.Uint16(p[off+2:]))
+	}
+	if len(p) < off+4 {
+		return
+	}
+	ts := binary.BigEndian.Uint32(p[4:])
+	if st.dtmfAny && ts == st.lastDTMF {
+		return
+	}
+	event := p[off]
+	const digits = "0123456789*#ABCD"
+	if int(event) >= len(digits) {
+		return // flash and tones are not digits
+	}
+	st.lastDTMF, st.dtmfAny = ts, true
+	t.emit(Event{Kind: DTMF, Time: t.now, Call: st.leg.call, Stream: st, Digit: string(digits[event]), Detail: "rfc4733"})
+}
+
+// supported are the codecs the audio pipeline decodes.
+var supported = map[string]bool{
+	"PCMU": true, "PCMA": true, "G722": true, "OPUS": true, "L16": true,
+	"TELEPHONE-EVENT": true, "CN": true,
+}
+
+// unsupportedCodecs flags audio codecs seen on the wire that the pipeline
+// cannot decode; that side of the recording will be silent.
+func (c *Call) unsupportedCodecs() {
+	for _, l := range c.Legs {
+		for _, st := range l.Media {
+			for pt := 0; pt < 128; pt++ {
+				if st.seenPT[pt>>6]&(1<<(pt&63)) == 0 {
+					continue
+				}
+				name, ok := st.pts[uint8(pt)]
+				if !ok {
+					if sc, found := sip.StaticCodec(uint8(pt)); found {
+						name = sc.Name
+					} else {
+						name = "PT" + strconv.Itoa(pt)
+					}
+				}
+				if !supported[name] {
+					c.flag("unsupported_codec:" + strings.ToLower(name))
+				}
+			}
+		}
+	}
+}

@@ -75,6 +75,8 @@ type Leg struct {
 	early       map[string][]mediaOffer // callee SDP of each early dialog, by to-tag
 	initialCSeq uint32
 	challenged  bool   // a 401 or 407 answered the INVITE; a retry follows
+	continued   bool   // a B2BUA's next leg was joined to this one
+	sessionID   string // RFC 7989 Session-ID of the INVITE, for B2BUA joins
 	callerUser  string // From and To user parts of the initial INVITE
 	calleeUser  string
 }

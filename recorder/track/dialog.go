@@ -250,7 +250,9 @@ func (t *Tracker) initialInvite(c *Call, m *message) {
 	}
 	// A Call-ID seen before on an ended call is a new call (RFC 3261 does
 	// not promise Call-IDs are never reused, and some devices reuse them).
-	if b := t.b2buaPeer(m); b != nil {
+	if prev := t.b2buaPeer(m); prev != nil {
+		prev.continued = true
+		b := prev.call
 		l := t.newLeg(b, m)
 		b.SIPCallIDs = append(b.SIPCallIDs, m.callID)
 		t.byCallID[m.callID] = b
@@ -293,8 +295,8 @@ func (t *Tracker) newCall(m *message) *Call {
 	c.Direction = t.direction(c, m)
 	t.admit(c)
 	t.byCallID[m.callID] = c
-	if k := t.partiesKey(c.Legs[0].callerUser, c.Legs[0].calleeUser); k != "" {
-		t.recent[k] = c
+	if k := t.partiesKey(c.Legs[0].callerUser, c.Legs[0].calleeUser); k != "" && len(t.recent[k]) < maxRecent {
+		t.recent[k] = append(t.recent[k], c)
 	}
 	return c
 }
@@ -309,6 +311,7 @@ func (t *Tracker) newLeg(c *Call, m *message) *Leg {
 		Media:       []*Stream{},
 		callerUser:  sip.User(m.from.URI),
 		calleeUser:  sip.User(m.to.URI),
+		sessionID:   sessionID(m.Get("session-id")),
 	}
 	if m.IsRequest() {
 		l.Caller, l.Callee = m.d.Src, m.d.Dst

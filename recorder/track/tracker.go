@@ -50,6 +50,7 @@ const (
 	b2buaWindow     = 2 * time.Second  // legs of one call through a B2BUA start this close
 	referWindow     = 60 * time.Second // a transfer's new INVITE follows its REFER within this
 	maxRefers       = 1024             // pending transfers remembered at once
+	maxRecent       = 64               // calls between the same parties watched for B2BUA legs
 )
 
 // EventKind says what happened.
@@ -111,7 +112,7 @@ type Tracker struct {
 	byCallID map[string]*Call // SIP Call-ID → its call (ended ones until pruned)
 	ended    []*Call          // ended, kept a while for late messages
 	media    map[netip.AddrPort]mediaRef
-	recent   map[string]*Call // the latest call between two parties, for B2BUA legs
+	recent   map[string][]*Call // calls just started, by parties: candidates for B2BUA legs
 	flows    map[flowPair]*candidate
 	order    []flowPair // candidates in order of arrival, for evicting the oldest
 	refers   []pendingRefer
@@ -133,7 +134,7 @@ func New(cfg Config, log *slog.Logger) *Tracker {
 		byCallID: make(map[string]*Call),
 		media:    make(map[netip.AddrPort]mediaRef),
 		flows:    make(map[flowPair]*candidate),
-		recent:   make(map[string]*Call),
+		recent:   make(map[string][]*Call),
 		dedup:    newDedup(cfg.MaxFingerprint),
 	}
 }
@@ -276,9 +277,18 @@ func (t *Tracker) tick() {
 	}
 	clear(t.ended[len(keep):])
 	t.ended = keep
-	for k, c := range t.recent {
-		if t.now.Sub(c.Start.Time) > b2buaWindow {
+	for k, cs := range t.recent {
+		keep := cs[:0]
+		for _, c := range cs {
+			if t.now.Sub(c.Start.Time) <= b2buaWindow {
+				keep = append(keep, c)
+			}
+		}
+		clear(cs[len(keep):])
+		if len(keep) == 0 {
 			delete(t.recent, k)
+		} else {
+			t.recent[k] = keep
 		}
 	}
 	refs := t.refers[:0]

@@ -1,6 +1,7 @@
 package track
 
 import (
+	"strings"
 	"time"
 
 	"callrec/recorder/sip"
@@ -12,19 +13,77 @@ type pendingRefer struct {
 	at     time.Time
 }
 
-// b2buaPeer finds the call a new INVITE is the other leg of: a B2BUA (the
-// PBX, an SBC) seen on both sides starts its second leg within moments,
-// between the same numbers, with a new Call-ID.
-func (t *Tracker) b2buaPeer(m *message) *Call {
+// b2buaPeer finds the leg a new INVITE continues: a B2BUA (the PBX, an
+// SBC) seen on both sides starts its second leg within moments, between
+// the same parties, with a new Call-ID. Being alike is not enough (ten
+// withheld numbers calling at opening time are alike): a join needs
+// positive evidence that the new leg is the B2BUA's own continuation of
+// an earlier leg (see continues). Joins are one-to-one: a leg continued
+// once is never continued again. Of several candidates the oldest wins,
+// as a PBX forwards calls in the order they came.
+func (t *Tracker) b2buaPeer(m *message) *Leg {
 	if m.Get("replaces") != "" || m.Get("referred-by") != "" {
 		return nil
 	}
-	c := t.recent[t.partiesKey(sip.User(m.from.URI), sip.User(m.to.URI))]
-	if c == nil || c.state != stateTrying || t.now.Sub(c.Start.Time) > b2buaWindow ||
-		c.hasCallID(m.callID) || c.Legs[0].FromTag == m.from.Tag() {
-		return nil
+	for _, c := range t.recent[t.partiesKey(sip.User(m.from.URI), sip.User(m.to.URI))] {
+		if c.state != stateTrying || t.now.Sub(c.Start.Time) > b2buaWindow || c.hasCallID(m.callID) {
+			continue
+		}
+		for _, l := range c.Legs {
+			if !l.continued && l.FromTag != m.from.Tag() && continues(l, m) {
+				return l
+			}
+		}
 	}
-	return c
+	return nil
+}
+
+// continues reports whether there is positive evidence that the INVITE m
+// is a B2BUA's continuation of leg l:
+//   - m comes from where l was sent: the B2BUA is l's callee and m's
+//     caller (the same address and port);
+//   - m carries l's session identifier (RFC 7989 Session-ID), or names
+//     l's Call-ID in a correlation header;
+//   - m's From tag embeds l's (an SBC that prefixes its own, as
+//     "SD4909701-" + the original).
+func continues(l *Leg, m *message) bool {
+	if l.Callee.IsValid() && l.Callee == m.d.Src {
+		return true
+	}
+	if sid := sessionID(m.Get("session-id")); sid != "" && sid == l.sessionID {
+		return true
+	}
+	for _, h := range correlationHeaders {
+		if v := strings.TrimSpace(m.Get(h)); v != "" && v == l.CallID {
+			return true
+		}
+	}
+	return embedsTag(m.from.Tag(), l.FromTag)
+}
+
+// correlationHeaders carry the Call-ID of a B2BUA's other leg, by vendor.
+var correlationHeaders = []string{"x-orig-call-id", "x-original-call-id", "x-call-id", "x-cid"}
+
+// sessionID is the local UUID of a Session-ID header (RFC 7989 section
+// 4.1), or "" without one; the all-zero null UUID is no identifier.
+func sessionID(v string) string {
+	id, _, _ := strings.Cut(v, ";")
+	id = strings.ToLower(strings.TrimSpace(id))
+	if len(id) != 32 || strings.Trim(id, "0") == "" {
+		return ""
+	}
+	return id
+}
+
+// embedsTag reports whether tag carries orig after a separator, as SBCs
+// that rewrite tags by prefixing their own do. Short tags, which could
+// match by chance, do not count.
+func embedsTag(tag, orig string) bool {
+	if len(orig) < 8 || len(tag) <= len(orig) {
+		return false
+	}
+	i := strings.Index(tag, orig)
+	return i > 0 && tag[i-1] == '-'
 }
 
 // partiesKey names a caller and callee the same way on both sides of a

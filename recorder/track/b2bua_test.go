@@ -17,7 +17,6 @@ var (
 	phone = party("201", "10.0.0.21", 5060, 4000, "")
 )
 
-
 // TestUnrelatedCallsStayApart: ten withheld numbers ring the practice at
 // once (the same From and To, new Call-IDs, overlapping): they are ten
 // calls, whatever their spacing. Nothing says they are legs of one call.
@@ -32,7 +31,7 @@ func TestUnrelatedCallsStayApart(t *testing.T) {
 			callee.Tag, callee.RTP = fmt.Sprintf("p%d", i), netip.AddrPortFrom(callee.RTP.Addr(), 40000+2*uint16(i))
 			d := &ct.Dialog{CallID: fmt.Sprintf("anon-%d@203.0.113.9", i), Caller: caller, Callee: callee}
 			dialogs = append(dialogs, d)
-			s.at(time.Duration(i) * gap).sip(caller, callee, d.Request("INVITE", true, "sendrecv"))
+			s.at(time.Duration(i)*gap).sip(caller, callee, d.Request("INVITE", true, "sendrecv"))
 		}
 		s.at(6 * time.Second)
 		for _, d := range dialogs {

@@ -78,7 +78,7 @@ func TestAgainstTshark(t *testing.T) {
 			var keys []match
 			for _, c := range calls {
 				for _, l := range c.Legs {
-					for _, m := range l.Media {
+					for _, m := range append(l.Media, l.Video...) {
 						dirs = append(dirs, &counter{ours: m.CallerToCallee, name: m.CallerAddr + " > " + m.CalleeAddr},
 							&counter{ours: m.CalleeToCaller, name: m.CalleeAddr + " > " + m.CallerAddr})
 						keys = append(keys, match{m.CallerAddr, m.CalleeAddr}, match{m.CalleeAddr, m.CallerAddr})

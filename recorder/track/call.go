@@ -70,6 +70,7 @@ type Leg struct {
 	Caller  netip.AddrPort `json:"caller_signalling"`
 	Callee  netip.AddrPort `json:"callee_signalling"`
 	Media   []*Stream      `json:"media"`
+	Video   []*Stream      `json:"video,omitempty"` // counted, never recorded
 
 	call        *Call
 	early       map[string][]mediaOffer // callee SDP of each early dialog, by to-tag
@@ -84,7 +85,8 @@ type Leg struct {
 // Stream is one audio m= line of a leg: where each side receives, and
 // what flowed.
 type Stream struct {
-	Index          int            `json:"index"` // m= line number within the SDP
+	Index          int            `json:"index"`          // audio (or video) line number within the SDP
+	Kind           string         `json:"kind,omitempty"` // "video", or "" for audio
 	CallerAddr     netip.AddrPort `json:"caller_addr"`
 	CalleeAddr     netip.AddrPort `json:"callee_addr"`
 	Codecs         []string       `json:"codecs"` // negotiated, preferred first
@@ -175,12 +177,17 @@ func (c *Call) Snapshot() Call {
 		From: c.From, To: c.To, Numbers: slices.Clone(c.Numbers), Video: c.Video, Flags: slices.Clone(c.Flags)}
 	for _, l := range c.Legs {
 		lc := &Leg{CallID: l.CallID, FromTag: l.FromTag, ToTag: l.ToTag, Caller: l.Caller, Callee: l.Callee}
-		for _, st := range l.Media {
-			sc := *st
-			sc.leg, sc.pts, sc.rates, sc.keys = lc, nil, nil, [2][]string{}
-			sc.Codecs = slices.Clone(st.Codecs)
-			lc.Media = append(lc.Media, &sc)
+		copyStreams := func(from []*Stream) []*Stream {
+			var out []*Stream
+			for _, st := range from {
+				sc := *st
+				sc.leg, sc.pts, sc.rates, sc.keys = lc, nil, nil, [2][]string{}
+				sc.Codecs = slices.Clone(st.Codecs)
+				out = append(out, &sc)
+			}
+			return out
 		}
+		lc.Media, lc.Video = copyStreams(l.Media), copyStreams(l.Video)
 		s.Legs = append(s.Legs, lc)
 	}
 	return s

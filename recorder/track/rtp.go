@@ -46,13 +46,17 @@ func (t *Tracker) rtp(d *capture.Datagram) {
 		t.stats.RTPLate++
 		return
 	}
-	t.stats.RTPPackets++
 	c.lastActivity = t.now
 	if toward == calleeSide {
 		st.CallerToCallee++
 	} else {
 		st.CalleeToCaller++
 	}
+	if st.Kind == "video" {
+		t.stats.VideoPackets++
+		return // counted with its call, never recorded
+	}
+	t.stats.RTPPackets++
 	pt := p[1] & 0x7f
 	st.seenPT[pt>>6] |= 1 << (pt & 63)
 	if st.pts[pt] == "TELEPHONE-EVENT" {

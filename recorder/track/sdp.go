@@ -61,11 +61,21 @@ func (t *Tracker) parseSDP(c *Call, m *message) []mediaOffer {
 }
 
 // applySDP sets where side s receives each audio stream. Audio lines are
-// matched to streams in order; video and other media are not recorded.
+// matched to streams in order. Video lines are followed too, so that their
+// packets count for the call and never look like unsignalled audio; they
+// are not recorded (the practice records only the audio of a video call).
 func (t *Tracker) applySDP(l *Leg, s side, media []mediaOffer) {
 	c := l.call
-	n := 0
+	n, nv := 0, 0
 	for _, md := range media {
+		if md.Type == "video" {
+			if nv == len(l.Video) {
+				l.Video = append(l.Video, &Stream{Index: nv, Kind: "video", leg: l, pts: map[uint8]string{}, Codecs: []string{}})
+			}
+			t.placeVideo(l.Video[nv], s, md)
+			nv++
+			continue
+		}
 		if md.Type != "audio" {
 			continue
 		}
@@ -134,6 +144,26 @@ func (t *Tracker) applySDP(l *Leg, s side, media []mediaOffer) {
 		}
 		if changed {
 			t.emit(Event{Kind: MediaChanged, Time: t.now, Call: c, Stream: st})
+		}
+	}
+}
+
+// placeVideo maps where side s receives a video stream.
+func (t *Tracker) placeVideo(st *Stream, s side, md mediaOffer) {
+	addr := md.Addr
+	if s == callerSide {
+		t.unmap(st.CallerAddr, st)
+		st.CallerAddr = addr
+	} else {
+		t.unmap(st.CalleeAddr, st)
+		st.CalleeAddr = addr
+	}
+	if addr.Port() != 0 && !addr.Addr().IsUnspecified() {
+		t.media[addr] = mediaRef{stream: st, receiver: s}
+	}
+	for _, cd := range md.Codecs {
+		if !slices.Contains(st.Codecs, cd.Name) {
+			st.Codecs = append(st.Codecs, cd.Name)
 		}
 	}
 }

@@ -87,7 +87,8 @@ type Stats struct {
 	SIPErrors    uint64 // unparseable, or without Call-ID or CSeq
 	Duplicates   uint64 // the same message seen again (another hop, a retransmission)
 	SDPErrors    uint64
-	RTPPackets   uint64 // counted against a call
+	RTPPackets   uint64 // audio counted against a call
+	VideoPackets uint64 // video of a call: counted, not recorded
 	RTPLate      uint64 // arrived for a call that had ended
 	RTCPPackets  uint64
 	NotRTP       uint64 // UDP that is neither SIP nor RTP
@@ -309,9 +310,11 @@ func (t *Tracker) forget(c *Call) {
 		}
 	}
 	for _, l := range c.Legs {
-		for _, s := range l.Media {
-			t.unmap(s.CallerAddr, s)
-			t.unmap(s.CalleeAddr, s)
+		for _, streams := range [][]*Stream{l.Media, l.Video} {
+			for _, s := range streams {
+				t.unmap(s.CallerAddr, s)
+				t.unmap(s.CalleeAddr, s)
+			}
 		}
 	}
 }

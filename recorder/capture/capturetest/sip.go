@@ -15,6 +15,9 @@ type Party struct {
 	SIP  netip.AddrPort // signalling address
 	RTP  netip.AddrPort // where it receives media
 	Tag  string
+	// Video, if set, is where it receives video: its SDP then offers an
+	// H.264 line beside the audio.
+	Video netip.AddrPort
 }
 
 // Dialog builds the SIP messages of one call between two parties.
@@ -95,8 +98,31 @@ func sdp(p Party, dir string) string {
 	if p.RTP.Addr().Is6() {
 		ip = "IP6"
 	}
-	return fmt.Sprintf("v=0\r\no=- 1 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=%s\r\n",
+	s := fmt.Sprintf("v=0\r\no=- 1 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=%s\r\n",
 		ip, p.RTP.Addr(), ip, p.RTP.Addr(), p.RTP.Port(), dir)
+	if p.Video.IsValid() {
+		s += fmt.Sprintf("m=video %d RTP/AVP 96\r\nc=IN %s %s\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 profile-level-id=42e01f;packetization-mode=1\r\na=%s\r\n",
+			p.Video.Port(), ip, p.Video.Addr(), dir)
+	}
+	return s
+}
+
+// VideoStream makes n H.264 RTP packets (payload type 96, 90 kHz clock,
+// 30 frames a second, two packets a frame) from src to dst from t0.
+func VideoStream(src, dst netip.AddrPort, ssrc uint32, t0 time.Time, n int) []Frame {
+	out := make([]Frame, 0, n)
+	payload := make([]byte, 900)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	for i := range n {
+		frame := i / 2
+		payload[0] = 0x5c // FU-A indicator (RFC 6184 5.8)
+		p := RTP(96, uint16(i), uint32(frame*3000), ssrc, i%2 == 1, payload)
+		at := t0.Add(time.Duration(frame) * time.Second / 30).Add(time.Duration(i%2) * time.Millisecond)
+		out = append(out, Frame{Time: at, Data: UDPFrame(src, dst, p)})
+	}
+	return out
 }
 
 // RTP builds an RTP packet.

@@ -55,12 +55,17 @@ func runExtract(t *testing.T, args ...string) (string, []extractedCall) {
 }
 
 // decodeMP3 returns the two channels of a stereo MP3, without the
-// encoder's delay.
+// encoder's delay. go-mp3 knows no Info frame: it decodes one as a frame of
+// silence, which is skipped too.
 func decodeMP3(t *testing.T, path string) (left, right []float64) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	skip := mp3.Delay
+	if len(b) > 64 && bytes.Contains(b[:64], []byte("Info")) {
+		skip += 576 // a frame at 16 kHz
 	}
 	d, err := gomp3.NewDecoder(bytes.NewReader(b))
 	if err != nil {
@@ -70,7 +75,7 @@ func decodeMP3(t *testing.T, path string) (left, right []float64) {
 	if err != nil {
 		t.Fatalf("go-mp3: %v", err)
 	}
-	for i := 4 * mp3.Delay; i+3 < len(raw); i += 4 {
+	for i := 4 * skip; i+3 < len(raw); i += 4 {
 		left = append(left, float64(int16(binary.LittleEndian.Uint16(raw[i:]))))
 		right = append(right, float64(int16(binary.LittleEndian.Uint16(raw[i+2:]))))
 	}

@@ -29,6 +29,7 @@ type storedCall struct {
 		Size     int64
 		SHA256   string
 		Duration int64 `json:"duration_ms"`
+		Samples  int64
 	}
 }
 

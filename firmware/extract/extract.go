@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"callrec/recorder/mix"
+	"callrec/recorder/mp3"
 	"callrec/recorder/pipeline"
 	"callrec/recorder/rtp"
 	"callrec/recorder/track"
@@ -54,7 +55,7 @@ func Run(ctx context.Context, src pipeline.Source, cfg Config, log *slog.Logger)
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return res, fmt.Errorf("extract: %w", err)
 	}
-	sink := &fileSink{dir: cfg.Dir, names: map[*track.Call]string{}}
+	sink := &fileSink{dir: cfg.Dir, format: cfg.Mix.Format(), names: map[*track.Call]string{}}
 	byCall := map[*track.Call]*Call{}
 	mc := cfg.Mix
 	mc.OnFinish = func(i mix.Info) {
@@ -64,6 +65,9 @@ func Run(ctx context.Context, src pipeline.Source, cfg Config, log *slog.Logger)
 		}
 		e.File, e.DurationMS, e.Channels = sink.names[i.Call], i.Duration.Milliseconds(), i.Channels
 		e.RecordingFlags = append(e.RecordingFlags, i.Flags...)
+		if i.Err == nil {
+			i.Err = sink.tag(e.File, i)
+		}
 		if i.Err != nil {
 			e.RecordingFlags = append(e.RecordingFlags, "error")
 			log.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)
@@ -120,14 +124,43 @@ func writeJSON(path string, calls []*Call) error {
 	return nil
 }
 
-// fileSink writes each recording to DIR/START_ID.mp3.
+// fileSink writes each recording to DIR/START_ID.mp3, behind a
+// placeholder for its Info frame.
 type fileSink struct {
-	dir   string
-	names map[*track.Call]string
+	dir    string
+	format mp3.Config
+	names  map[*track.Call]string
 }
 
 func (s *fileSink) Create(c *track.Call) (io.WriteCloser, error) {
 	name := c.Start.UTC().Format("20060102T150405.000Z") + "_" + c.ID + ".mp3"
 	s.names[c] = name
-	return create(filepath.Join(s.dir, name))
+	f, err := create(filepath.Join(s.dir, name))
+	if err != nil {
+		return nil, err
+	}
+	tag, err := mp3.InfoFrame(s.format, mp3.Written{})
+	if err == nil {
+		_, err = f.Write(tag)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// tag fills in a finished recording's Info frame: its length, and the
+// encoder delay and padding that gapless decoders trim.
+func (s *fileSink) tag(name string, i mix.Info) error {
+	tag, err := mp3.InfoFrame(s.format, mp3.Written{Frames: s.format.Frames(i.Bytes), Bytes: i.Bytes, Samples: i.Samples})
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_WRONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(tag, 0)
+	return errors.Join(err, f.Close())
 }

@@ -141,7 +141,7 @@ func streamConfig(r index.Recording) mp3.Config {
 // InfoFrame makes an export's Info frame.
 func (Format) InfoFrame(r index.Recording, n int64) ([]byte, error) {
 	cfg := streamConfig(r)
-	return mp3.InfoFrame(cfg, cfg.Frames(n), n)
+	return mp3.InfoFrame(cfg, mp3.Written{Frames: cfg.Frames(n), Bytes: n, Samples: r.Samples})
 }
 
 // Samples is the audio, per channel, that n bytes of the stream hold.

@@ -272,19 +272,22 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // TestOtherDecoders decodes with ffmpeg and mpg123, which must report no
-// error or warning, and checks that ffmpeg reads the Info frame: it then
-// skips it and gives exactly the frames' samples.
+// error or warning, and checks that both read the Info frame and its LAME
+// extension: they skip the tag, trim the encoder delay and the padding,
+// and give back exactly the input's length, aligned with the input.
 func TestOtherDecoders(t *testing.T) {
 	dir := t.TempDir()
 	for _, cfg := range []Config{{16000, 1, 32}, {16000, 2, 48}, {22050, 2, 64}, {24000, 1, 24}, {44100, 2, 320}, {48000, 1, 32}, {32000, 2, 96}} {
-		pcm := tones(cfg.SampleRate, cfg.Channels, cfg.SampleRate)
+		// An odd length, so the end is not on a frame boundary.
+		n := cfg.SampleRate + 333
+		pcm := tones(cfg.SampleRate, cfg.Channels, n)
 		var buf bytes.Buffer
 		e, _ := NewEncoder(&buf, cfg)
 		e.Write(pcm)
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
 		}
-		tag, err := InfoFrame(cfg, e.Frames(), int64(buf.Len()))
+		tag, err := InfoFrame(cfg, Written{Frames: e.Frames(), Bytes: int64(buf.Len()), Samples: e.Samples()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,23 +305,61 @@ func TestOtherDecoders(t *testing.T) {
 				t.Errorf("%s on %+v: err %v, output %q", tool[0], cfg, err, out)
 			}
 		}
-		f, _ := cfg.validate()
-		got := decodeFFmpeg(t, path, cfg.Channels)
-		if want := int(e.Frames()) * f.samplesPerFrame(); len(got)/cfg.Channels != want {
-			t.Errorf("ffmpeg decoded %d samples of %+v, want %d (the tag frame skipped)", len(got)/cfg.Channels, cfg, want)
+		for name, got := range map[string][]int16{"ffmpeg": decodeFFmpeg(t, path, cfg.Channels), "mpg123": decodeMpg123(t, path)} {
+			if len(got)/cfg.Channels != n {
+				t.Errorf("%s decoded %d samples of %+v, want %d: the delay and padding trimmed", name, len(got)/cfg.Channels, cfg, n)
+			}
+			if lag := bestLag(pcm, got, cfg.Channels); lag != 0 {
+				t.Errorf("%s on %+v: the decoded audio lags the input by %d samples, want 0", name, cfg, lag)
+			}
 		}
 	}
 }
 
+// decodeMpg123 decodes with mpg123 (gapless, the default) to 16-bit PCM.
+func decodeMpg123(t testing.TB, path string) []int16 {
+	t.Helper()
+	needTool(t, "mpg123")
+	out, err := exec.Command("mpg123", "-q", "-s", path).Output()
+	if err != nil {
+		t.Fatalf("mpg123: %v", err)
+	}
+	pcm := make([]int16, len(out)/2)
+	for i := range pcm {
+		pcm[i] = int16(uint16(out[2*i]) | uint16(out[2*i+1])<<8)
+	}
+	return pcm
+}
+
+// bestLag is the shift of got against want (first channel) that matches
+// best, within ±64 samples.
+func bestLag(want, got []int16, nch int) int {
+	best, bestScore := 0, math.Inf(-1)
+	for lag := -64; lag <= 64; lag++ {
+		var score float64
+		for i := 2000; i < 6000; i++ {
+			j := i + lag
+			if j < 0 || j*nch >= len(got) || i*nch >= len(want) {
+				continue
+			}
+			score += float64(want[i*nch]) * float64(got[j*nch])
+		}
+		if score > bestScore {
+			best, bestScore = lag, score
+		}
+	}
+	return best
+}
+
 func TestInfoFrameErrors(t *testing.T) {
-	b, err := InfoFrame(Config{16000, 1, 8}, 10, 1000)
+	b, err := InfoFrame(Config{16000, 1, 8}, Written{Frames: 10, Bytes: 1000})
 	if err != nil || len(b) < 4+9+120 {
 		t.Errorf("InfoFrame at 16 kHz 8 kbit/s = %d bytes, %v; want a frame of a higher bitrate holding the tag", len(b), err)
 	}
-	if _, err := InfoFrame(Config{16000, 1, 32}, -1, 0); err == nil {
+	if _, err := InfoFrame(Config{16000, 1, 32}, Written{Frames: -1}); err == nil {
 		t.Error("InfoFrame with -1 frames = nil error, want one")
 	}
-	b, err = InfoFrame(Config{44100, 2, 128}, 100, 41796)
+	b, err = InfoFrame(Config{44100, 2, 128}, Written{Frames: 100, Bytes: 41796})
 	if err != nil {
 		t.Fatal(err)
 	}

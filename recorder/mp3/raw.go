@@ -55,7 +55,7 @@ func EncodeRaw(w io.Writer, r io.Reader, cfg Config) (Written, error) {
 // EncodeFile encodes raw PCM from r into f behind an Info frame, which it
 // fills in once the length is known.
 func EncodeFile(f io.WriteSeeker, r io.Reader, cfg Config) error {
-	tag, err := InfoFrame(cfg, 0, 0)
+	tag, err := InfoFrame(cfg, Written{})
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func EncodeFile(f io.WriteSeeker, r io.Reader, cfg Config) error {
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	if tag, err = InfoFrame(cfg, out.Frames, out.Bytes); err != nil {
+	if tag, err = InfoFrame(cfg, out); err != nil {
 		return err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {

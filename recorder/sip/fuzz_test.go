@@ -1,6 +1,9 @@
 package sip
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("INVITE sip:201@x SIP/2.0\r\nf: <sip:a@b>;tag=1\r\ni: c\r\nCSeq: 1 INVITE\r\nc: multipart/mixed;boundary=b\r\nl: 40\r\n\r\n--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b--"))
@@ -44,6 +47,20 @@ func FuzzE164(f *testing.F) {
 		n := NumberPlan{OutsidePrefix: "9"}.E164(s)
 		if n != "" && (n[0] != '+' || len(n) > 16) {
 			t.Fatalf("E164(%q) = %q", s, n)
+		}
+	})
+}
+
+func FuzzParseCrypto(f *testing.F) {
+	f.Add("1 AES_CM_128_HMAC_SHA1_80 inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJSoj|2^20|1:32")
+	f.Add("2 AEAD_AES_128_GCM inline:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, v string) {
+		c, err := ParseCrypto(v)
+		if err != nil {
+			return
+		}
+		if s := c.String(); len(c.Key) > 0 && strings.Contains(s, string(c.Key)) {
+			t.Errorf("String shows the key: %q", s)
 		}
 	})
 }

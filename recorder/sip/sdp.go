@@ -43,6 +43,9 @@ type Media struct {
 	Direction Direction
 	Crypto    []string // a=crypto lines, for SRTP (SDES)
 	Ptime     int      // ms, 0 if not given
+	// KeyExchange says how SRTP keys are agreed for this line (KeySDES,
+	// KeyDTLS, …), or KeyNone for plain RTP.
+	KeyExchange string
 }
 
 // Session is a parsed session description.
@@ -152,6 +155,7 @@ func ParseSDP(b []byte) (*Session, error) {
 	s := &Session{Origin: sd.Origin.Username + " " + strconv.FormatUint(sd.Origin.SessionID, 10)}
 	sessionAddr := connAddr(sd.ConnectionInformation)
 	sessionDir := direction(sd.Attributes, SendRecv)
+	sessionKeys := keyExchange(sd.Attributes, "")
 	for i, md := range sd.MediaDescriptions {
 		m := Media{
 			Type:      strings.ToLower(md.MediaName.Media),
@@ -212,9 +216,34 @@ func ParseSDP(b []byte) (*Session, error) {
 			}
 			m.Codecs = append(m.Codecs, c)
 		}
+		m.KeyExchange = keyExchange(md.Attributes, sessionKeys)
+		if m.KeyExchange == KeyNone && strings.Contains(strings.ToUpper(m.Proto), "SAVP") {
+			m.KeyExchange = KeySRTP
+			if strings.Contains(strings.ToUpper(m.Proto), "TLS") {
+				m.KeyExchange = KeyDTLS
+			}
+		}
 		s.Media = append(s.Media, m)
 	}
 	return s, nil
+}
+
+// keyExchange reads how a media line's SRTP keys are agreed from its
+// attributes, falling back to the session's.
+func keyExchange(attrs []sdp.Attribute, session string) string {
+	for _, a := range attrs {
+		switch strings.ToLower(a.Key) {
+		case "crypto":
+			return KeySDES
+		case "fingerprint":
+			return KeyDTLS
+		case "zrtp-hash":
+			return KeyZRTP
+		case "key-mgmt":
+			return KeyMIKEY
+		}
+	}
+	return session
 }
 
 func connAddr(ci *sdp.ConnectionInformation) netip.Addr {

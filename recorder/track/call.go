@@ -94,6 +94,7 @@ type Stream struct {
 	CalleeToCaller uint64         `json:"packets_callee_to_caller"`
 	Held           bool           `json:"held"`
 	Crypto         bool           `json:"srtp"`
+	KeyExchange    string         `json:"key_exchange,omitempty"` // sdes, dtls, zrtp, mikey, srtp
 
 	leg         *Leg
 	pts         map[uint8]string // payload type → codec name, from both sides
@@ -103,8 +104,9 @@ type Stream struct {
 	answered    bool        // the initial offer and answer are done: changes are re-negotiation
 	answerCodec string      // the first codec of the callee's latest SDP
 	keys        [2][]string // a=crypto lines of the caller and the callee (SDES), never logged
-	seenPT      [2]uint64   // bit per payload type seen in RTP
-	lastDTMF    uint32      // RTP timestamp of the last telephone-event reported
+	srtp        [2]decrypter
+	seenPT      [2]uint64 // bit per payload type seen in RTP
+	lastDTMF    uint32    // RTP timestamp of the last telephone-event reported
 	dtmfAny     bool
 }
 
@@ -181,7 +183,7 @@ func (c *Call) Snapshot() Call {
 			var out []*Stream
 			for _, st := range from {
 				sc := *st
-				sc.leg, sc.pts, sc.rates, sc.keys = lc, nil, nil, [2][]string{}
+				sc.leg, sc.pts, sc.rates, sc.keys, sc.srtp = lc, nil, nil, [2][]string{}, [2]decrypter{}
 				sc.Codecs = slices.Clone(st.Codecs)
 				out = append(out, &sc)
 			}

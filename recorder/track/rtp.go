@@ -2,6 +2,7 @@ package track
 
 import (
 	"encoding/binary"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -13,6 +14,10 @@ import (
 // or a candidate for an unannounced stream.
 func (t *Tracker) rtp(d *capture.Datagram) {
 	p := d.Payload
+	if isZRTP(p) {
+		t.zrtp(d)
+		return
+	}
 	if len(p) < 12 || p[0]>>6 != 2 {
 		t.stats.NotRTP++
 		return
@@ -57,6 +62,27 @@ func (t *Tracker) rtp(d *capture.Datagram) {
 		return // counted with its call, never recorded
 	}
 	t.stats.RTPPackets++
+	if st.Crypto {
+		sender := callerSide
+		if toward == callerSide {
+			sender = calleeSide
+		}
+		plain, err := st.decrypt(sender, t.plain[:0], p)
+		if err != nil {
+			// Ciphertext would decode as noise: the packet is dropped, and
+			// the call says why its audio is missing.
+			t.stats.SRTPFailed++
+			if st.KeyExchange == sip.KeySDES {
+				c.flag("srtp_undecryptable:" + srtpReason(err))
+			}
+			return
+		}
+		t.stats.SRTPDecrypted++
+		t.plain = plain
+		dd := *d
+		dd.Payload = plain
+		d, p = &dd, plain
+	}
 	pt := p[1] & 0x7f
 	st.seenPT[pt>>6] |= 1 << (pt & 63)
 	if st.pts[pt] == "TELEPHONE-EVENT" {
@@ -123,4 +149,36 @@ func (c *Call) unsupportedCodecs() {
 			}
 		}
 	}
+}
+
+// srtpReason names why an SDES stream did not decrypt, for the call's flag.
+func srtpReason(err error) string {
+	if errors.Is(err, errNoKey) {
+		return "no_key"
+	}
+	return "auth_failed"
+}
+
+// isZRTP reports whether a UDP payload is a ZRTP message (RFC 6189
+// section 5: version bits 0001, the magic cookie "ZRTP").
+func isZRTP(p []byte) bool {
+	return len(p) >= 12 && p[0] == 0x10 && string(p[4:8]) == "ZRTP"
+}
+
+// zrtp marks a call whose media agrees SRTP keys with ZRTP: from here on
+// its audio is encrypted with keys a tap never sees.
+func (t *Tracker) zrtp(d *capture.Datagram) {
+	ref, ok := t.media[d.Dst]
+	if !ok {
+		ref, ok = t.media[d.Src]
+	}
+	if !ok {
+		t.stats.NotRTP++
+		return
+	}
+	t.stats.ZRTPPackets++
+	st := ref.stream
+	st.Crypto, st.KeyExchange = true, sip.KeyZRTP
+	st.leg.call.flag("srtp")
+	st.leg.call.flag("srtp_undecryptable:" + sip.KeyZRTP)
 }

@@ -123,9 +123,15 @@ func (t *Tracker) applySDP(l *Leg, s side, media []mediaOffer) {
 			}
 		}
 		if len(md.Crypto) > 0 {
-			st.Crypto = true
 			st.keys[s-1] = md.Crypto
+		}
+		if md.KeyExchange != sip.KeyNone {
+			st.Crypto, st.KeyExchange = true, md.KeyExchange
 			c.flag("srtp")
+			if md.KeyExchange != sip.KeySDES {
+				// The keys never cross the wire: the audio cannot be decrypted.
+				c.flag("srtp_undecryptable:" + md.KeyExchange)
+			}
 		}
 		// Hold is a change of direction after the call was answered (RFC
 		// 6337 section 5.3); a stream one-way from the start (an

@@ -83,21 +83,24 @@ type Event struct {
 
 // Stats counts what the tracker has seen.
 type Stats struct {
-	SIPMessages  uint64
-	SIPErrors    uint64 // unparseable, or without Call-ID or CSeq
-	Duplicates   uint64 // the same message seen again (another hop, a retransmission)
-	SDPErrors    uint64
-	RTPPackets   uint64 // audio counted against a call
-	VideoPackets uint64 // video of a call: counted, not recorded
-	RTPLate      uint64 // arrived for a call that had ended
-	RTCPPackets  uint64
-	NotRTP       uint64 // UDP that is neither SIP nor RTP
-	Candidates   uint64 // unannounced flows watched
-	CallsStarted uint64
-	CallsEnded   uint64
-	CallsEvicted uint64 // ended early because MaxCalls was reached
-	DroppedFlows uint64 // unannounced flows forgotten by the bound
-	ClockJumps   uint64 // capture timestamps that leapt forward and were ignored
+	SIPMessages   uint64
+	SIPErrors     uint64 // unparseable, or without Call-ID or CSeq
+	Duplicates    uint64 // the same message seen again (another hop, a retransmission)
+	SDPErrors     uint64
+	RTPPackets    uint64 // audio counted against a call
+	SRTPDecrypted uint64 // SRTP packets decrypted with SDES keys
+	SRTPFailed    uint64 // SRTP packets that could not be decrypted: dropped
+	ZRTPPackets   uint64 // ZRTP key agreement seen in a call's media
+	VideoPackets  uint64 // video of a call: counted, not recorded
+	RTPLate       uint64 // arrived for a call that had ended
+	RTCPPackets   uint64
+	NotRTP        uint64 // UDP that is neither SIP nor RTP
+	Candidates    uint64 // unannounced flows watched
+	CallsStarted  uint64
+	CallsEnded    uint64
+	CallsEvicted  uint64 // ended early because MaxCalls was reached
+	DroppedFlows  uint64 // unannounced flows forgotten by the bound
+	ClockJumps    uint64 // capture timestamps that leapt forward and were ignored
 }
 
 // Tracker follows calls. It is not safe for concurrent use: one capture
@@ -119,6 +122,7 @@ type Tracker struct {
 	refers   []pendingRefer
 	dedup    dedup
 	lastTick time.Time
+	plain    []byte // the last decrypted SRTP packet, valid during OnRTP
 
 	lastEvictWarn time.Time
 }

@@ -18,6 +18,9 @@ type Party struct {
 	// Video, if set, is where it receives video: its SDP then offers an
 	// H.264 line beside the audio.
 	Video netip.AddrPort
+	// Crypto, if set, are the SDES a=crypto values of its audio line
+	// ("1 AES_CM_128_HMAC_SHA1_80 inline:…"), which is then RTP/SAVP.
+	Crypto []string
 }
 
 // Dialog builds the SIP messages of one call between two parties.
@@ -98,8 +101,15 @@ func sdp(p Party, dir string) string {
 	if p.RTP.Addr().Is6() {
 		ip = "IP6"
 	}
-	s := fmt.Sprintf("v=0\r\no=- 1 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=%s\r\n",
-		ip, p.RTP.Addr(), ip, p.RTP.Addr(), p.RTP.Port(), dir)
+	proto := "RTP/AVP"
+	if len(p.Crypto) > 0 {
+		proto = "RTP/SAVP"
+	}
+	s := fmt.Sprintf("v=0\r\no=- 1 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d %s 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=%s\r\n",
+		ip, p.RTP.Addr(), ip, p.RTP.Addr(), p.RTP.Port(), proto, dir)
+	for _, c := range p.Crypto {
+		s += "a=crypto:" + c + "\r\n"
+	}
 	if p.Video.IsValid() {
 		s += fmt.Sprintf("m=video %d RTP/AVP 96\r\nc=IN %s %s\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 profile-level-id=42e01f;packetization-mode=1\r\na=%s\r\n",
 			p.Video.Port(), ip, p.Video.Addr(), dir)
@@ -142,9 +152,15 @@ func RTP(pt uint8, seq uint16, ts, ssrc uint32, marker bool, payload []byte) []b
 // Stream makes n 20 ms G.711 µ-law RTP frames from src to dst starting at
 // t0, the payload of packet i filled by fill(i) (160 bytes).
 func Stream(src, dst netip.AddrPort, ssrc uint32, t0 time.Time, n int, fill func(i int) []byte) []Frame {
+	return StreamFrom(src, dst, ssrc, 0, t0, n, fill)
+}
+
+// StreamFrom is Stream with the first sequence number given (to cross the
+// 16-bit wrap, say).
+func StreamFrom(src, dst netip.AddrPort, ssrc uint32, seq0 uint16, t0 time.Time, n int, fill func(i int) []byte) []Frame {
 	out := make([]Frame, 0, n)
 	for i := range n {
-		p := RTP(0, uint16(i), uint32(i*160), ssrc, i == 0, fill(i))
+		p := RTP(0, seq0+uint16(i), uint32(i*160), ssrc, i == 0, fill(i))
 		out = append(out, Frame{Time: t0.Add(time.Duration(i) * 20 * time.Millisecond), Data: UDPFrame(src, dst, p)})
 	}
 	return out

@@ -15,8 +15,11 @@ const Rate = 16000
 const (
 	window    = 8192                // samples held (0.51 s): the hold-back, jitter and the largest packet fit within; a power of two, for cheap ring indices
 	maxJump   = Rate                // a timestamp this far from arrival time is a jump: re-anchor
-	driftTol  = Rate / 100          // 10 ms: how far the timeline may drift before it is corrected
-	driftSpan = 2 * Rate            // the span over which network delay's minimum is measured
+	driftTol  = Rate * 6 / 1000     // 6 ms: how far the timeline may drift before a correction is due
+	hardTol   = Rate * 15 / 1000    // 15 ms: a due correction waits for a pause no longer than this
+	pauseGap  = Rate / 50           // 20 ms of nothing before a packet is a pause
+	quietAbs  = 200                 // mean |sample| under this (-44 dBFS) is a pause in speech
+	driftSpan = Rate                // the span over which network delay's minimum is measured
 	upLead    = codec.UpsampleDelay // the 8 kHz upsampler's delay, read ahead to cancel it
 )
 
@@ -52,6 +55,11 @@ type Channel struct {
 	winStart int64 // arrival position where the delay window started
 	winMin   int64 // least arrival-minus-timestamp delay seen in the window
 	early    int   // consecutive packets earlier than the timeline allows
+	// A drift correction waits in pending until it can fall in a pause:
+	// it moves the timeline, which drops or inserts that much audio.
+	pending   int64
+	lastEnd   int64 // timeline position where the last packet's audio ended
+	lastQuiet bool  // the last packet was a pause (or comfort noise)
 
 	seqHigh int64 // highest extended sequence number seen
 	seen    [16]uint64
@@ -119,6 +127,16 @@ func (c *Channel) Push(arrival time.Time, buf []byte) {
 	}
 	pos := c.place(h.Timestamp, arrivalPos)
 	c.pcm = c.dec.Decode(c.pcm[:0], c.pkt.Payload)
+	quiet := isQuiet(c.pcm)
+	if c.pending != 0 && c.canShift(pos, quiet) {
+		c.stats.DriftFixes++
+		c.pos0 += c.pending
+		pos += c.pending
+		c.winMin -= c.pending
+		c.pending, c.early = 0, 0
+	}
+	c.lastQuiet = quiet
+	c.lastEnd = pos + int64(len(c.pcm)*Rate/c.dec.Rate())
 	if c.OnDigit != nil && c.dec.Rate() == Rate/2 {
 		c.digits = c.dtmf.Feed(c.pcm, c.digits[:0])
 		for _, d := range c.digits {
@@ -178,18 +196,15 @@ func (c *Channel) place(ts uint32, arrivalPos int64) int64 {
 		// SSRC): start again from arrival time.
 		c.stats.Reanchors++
 		c.ts0, c.pos0 = c.extTS, arrivalPos&^1
-		c.winStart, c.winMin = arrivalPos, 0
+		c.winStart, c.winMin, c.pending = arrivalPos, 0, 0
 		return c.pos0
 	case d < -driftTol:
 		// Early by more than the tolerance: the anchor packet was delayed,
 		// or the sender's clock runs fast. Twice in a row (one packet that
-		// overtook another is not enough), pull the timeline back.
+		// overtook another is not enough), the timeline is due to move back.
 		c.early++
 		if c.early >= 2 {
-			c.stats.DriftFixes++
-			c.pos0 += d &^ 1
-			pos += d &^ 1
-			c.winMin, c.early = 0, 0
+			c.pending = d &^ 1
 		}
 	default:
 		c.early = 0
@@ -202,14 +217,44 @@ func (c *Channel) place(ts uint32, arrivalPos int64) int64 {
 		return pos
 	}
 	// A window ended. If even the least delayed packet in it was late by
-	// more than the tolerance, the sender's clock runs slow: move forward.
+	// more than the tolerance, the sender's clock runs slow: the timeline
+	// is due to move forward.
 	if c.winMin > driftTol {
-		c.stats.DriftFixes++
-		c.pos0 += c.winMin &^ 1
-		pos += c.winMin &^ 1
+		c.pending = c.winMin &^ 1
 	}
 	c.winStart, c.winMin = arrivalPos, d
 	return pos
+}
+
+// canShift reports whether a due drift correction may move the timeline
+// before a packet placed at pos: in a pause (this packet and the one
+// before it quiet), or in a gap in the audio at least as long as a
+// backward move; or at once when the drift has grown near the limit of
+// what the recording may be off (hardTol), speech or not.
+func (c *Channel) canShift(pos int64, quiet bool) bool {
+	switch gap := pos - c.lastEnd; {
+	case c.pending > hardTol || c.pending < -hardTol:
+		return true
+	case quiet && c.lastQuiet:
+		return true
+	case c.pending > 0:
+		return gap >= pauseGap // inserting silence into a pause
+	default:
+		return gap >= pauseGap-c.pending // moving back into a pause, never over audio
+	}
+}
+
+// isQuiet reports whether decoded audio is a pause: comfort noise (no
+// samples) or a level under quietAbs.
+func isQuiet(pcm []int16) bool {
+	if len(pcm) == 0 {
+		return true
+	}
+	var sum int
+	for _, s := range pcm {
+		sum += int(max(s, -s))
+	}
+	return sum < quietAbs*len(pcm)
 }
 
 // write puts decoded samples at a timeline position.

@@ -218,3 +218,75 @@ func FuzzChannel(f *testing.F) {
 		c.Read(nil, int64(now.Sub(t0)-200*time.Millisecond)*Rate/int64(time.Second))
 	})
 }
+
+// talkspurts makes n packets of speech-like traffic: 1.2 s of sound (µ-law
+// noise, unique per packet) then 0.5 s of silence, over and over, from a
+// sender whose clock runs at the given rate.
+func talkspurts(n int, clock float64, seed uint64) (pkts []packet, voiced []bool) {
+	pkts = stream(n, clock, seed)
+	voiced = make([]bool, n)
+	for i := range pkts {
+		if voiced[i] = i%85 < 60; !voiced[i] {
+			p := ct.Silence(i)
+			pkts[i].payload = p
+			pkts[i].data = ct.RTP(0, uint16(i), uint32(i*160), 0x1234, false, p)
+		}
+	}
+	return pkts, voiced
+}
+
+// TestDriftCorrectedInSilence: two parties of one five-minute call, one
+// whose clock runs 0.1% fast and one 0.1% slow, are each kept within 20 ms
+// of where the wire puts their audio, and every correction falls in their
+// pauses: no step inside speech (a jump between two consecutive packets of
+// one talkspurt). It reports the worst offset between the two channels.
+func TestDriftCorrectedInSilence(t *testing.T) {
+	lagAt := map[float64]map[int64]int{} // clock → arrival (ms) → lag
+	for _, clock := range []float64{1.001, 0.999} {
+		lagAt[clock] = map[int64]int{}
+		pkts, voiced := talkspurts(85*176, clock, 21) // 5 minutes, ending in a pause
+		end := pkts[len(pkts)-1].at.Add(20 * time.Millisecond)
+		out, c := run(t, pkts, end)
+		worst, steps, lost := 0, 0, 0
+		prev, prevOK := 0, false
+		for i, p := range pkts {
+			if !voiced[i] {
+				prevOK = false
+				continue
+			}
+			L, ok := lag(out, p)
+			if !ok {
+				t.Logf("packet %d (%d in its cycle) lost", i, i%85)
+				lost++
+				prevOK = false
+				continue
+			}
+			worst = max(worst, L, -L)
+			lagAt[clock][p.at.Sub(t0).Milliseconds()/100] = L
+			if prevOK && (L-prev > 1 || prev-L > 1) {
+				steps++
+			}
+			prev, prevOK = L, true
+		}
+		t.Logf("clock %.3f: %d corrections, %d audible steps, worst %.1f ms from the wire, %d voiced packets lost", clock, c.Stats().DriftFixes, steps, float64(worst)/8, lost)
+		if steps != 0 || lost != 0 {
+			t.Errorf("clock %.3f: %d steps inside speech and %d voiced packets lost, want none (stats %+v)", clock, steps, lost, c.Stats())
+		}
+		if worst > 160 {
+			t.Errorf("clock %.3f: audio up to %.1f ms from its place, want at most 20 ms", clock, float64(worst)/8)
+		}
+		if c.Stats().DriftFixes == 0 {
+			t.Errorf("clock %.3f: no drift correction in 5 minutes", clock)
+		}
+	}
+	apart := 0
+	for at, a := range lagAt[1.001] {
+		if b, ok := lagAt[0.999][at]; ok {
+			apart = max(apart, a-b, b-a)
+		}
+	}
+	t.Logf("the two channels are at most %.1f ms further apart than on the wire", float64(apart)/8)
+	if apart > 320 {
+		t.Errorf("the channels are up to %.1f ms apart, beyond the 20 ms each may be off", float64(apart)/8)
+	}
+}

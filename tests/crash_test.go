@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +159,84 @@ func TestDiskFull(t *testing.T) {
 	}
 	if v := b.must("verify"); !strings.Contains(v, "1 recordings checked, 0 problems") {
 		t.Errorf("verify: %s", v)
+	}
+}
+
+// TestRestartMidCall kills the daemon in the middle of five calls and
+// starts it again at once while they go on: each call's first part is
+// recovered with its length, and the rest is recorded as part two of the
+// same conversation, with the same parties, flagged restarted and ended
+// by its BYE, not by the idle timeout.
+func TestRestartMidCall(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	b := newBox(t)
+	_, _, kill := b.startDaemon()
+	done := make(chan struct{})
+	go func() { // ends when SIPp's calls end
+		sippCalls(t, 5590, 5)
+		close(done)
+	}()
+	waitFor(t, "5 calls to be recording", 20*time.Second, func() bool {
+		n := 0
+		for _, c := range b.calls() {
+			if c.Recording.State == "recording" {
+				n++
+			}
+		}
+		return n == 5
+	})
+	time.Sleep(2 * time.Second) // every call has over a second recorded, as the kill finds it
+	kill()
+	log, stop, _ := b.startDaemon()
+	<-done
+	time.Sleep(time.Second) // the last BYEs reach the tap
+	defer func() {
+		if t.Failed() {
+			t.Logf("the restarted daemon said:\n%s", log)
+		}
+	}()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	type call struct {
+		ID             string
+		ConversationID string `json:"conversation_id"`
+		Continues      string
+		EndReason      string `json:"end_reason"`
+		From, To       struct{ Raw string }
+		Flags          []string
+		Recording      struct {
+			State    string
+			Duration int64 `json:"duration_ms"`
+		}
+	}
+	out := b.must("calls")
+	byID := map[string]call{}
+	var second []call
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var c call
+		jsonUnmarshal(t, l, &c)
+		byID[c.ID] = c
+		if c.Continues != "" {
+			second = append(second, c)
+		}
+	}
+	if len(byID) != 10 || len(second) != 5 {
+		t.Fatalf("%d calls, %d of them continuations; want 5 calls in two parts each:\n%s", len(byID), len(second), out)
+	}
+	for _, c := range second {
+		first, ok := byID[c.Continues]
+		switch {
+		case !ok:
+			t.Errorf("call %s continues %s, which is not in the index", c.ID, c.Continues)
+		case first.Recording.State != "recovered" || first.Recording.Duration < 500 || first.EndReason != "recovered":
+			t.Errorf("part one %s: %+v, want recovered with its length", first.ID, first)
+		case c.ConversationID != first.ConversationID || c.From != first.From || c.To != first.To:
+			t.Errorf("part two %s (%s, %v → %v) is not the same conversation as %s (%s, %v → %v)",
+				c.ID, c.ConversationID, c.From, c.To, first.ID, first.ConversationID, first.From, first.To)
+		case !slices.Contains(c.Flags, "restarted") || c.EndReason != "bye" || c.Recording.State != "complete" || c.Recording.Duration < 1000:
+			t.Errorf("part two %s: flags %v, ended %q, recording %+v; want restarted, bye, complete", c.ID, c.Flags, c.EndReason, c.Recording)
+		}
 	}
 }

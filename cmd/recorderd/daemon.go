@@ -86,6 +86,9 @@ func serve(ctx context.Context, ifaces []string, load func() (config.Config, err
 	}
 	sink := recording.New(a, recording.Config{Mix: cfg.Storage.Mix(), Track: cfg.Calls.Track()}, log)
 	p := pipeline.New(sink.Pipeline(), log)
+	if _, err := sink.Resume(p, time.Now()); err != nil {
+		log.Error("calls in progress at the last stop not resumed", "err", err)
+	}
 
 	wctx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan error, 1)

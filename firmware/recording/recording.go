@@ -1,10 +1,12 @@
 package recording
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"slices"
+	"time"
 
 	"callrec/recorder/mix"
 	"callrec/recorder/mp3"
@@ -20,6 +22,9 @@ type Archive interface {
 	Create(r *index.Record) (*archive.Writer, error)
 	SaveCall(r *index.Record)
 	Finish(id string, f archive.Finished)
+	SaveLive(id string, state []byte)
+	DropLive(ids ...string)
+	Live() (map[string][]byte, error)
 }
 
 var _ Archive = (*archive.Archive)(nil)
@@ -70,11 +75,20 @@ func (s *Sink) Create(c *track.Call) (io.WriteCloser, error) {
 	return w, nil
 }
 
-// event keeps the index in step with the tracker.
+// event keeps the index in step with the tracker, and keeps what is
+// needed to follow each call in progress after a restart.
 func (s *Sink) event(e track.Event) {
 	switch e.Kind {
 	case track.CallStarted, track.CallEnded, track.Transferred:
 		s.a.SaveCall(Record(e.Call))
+	}
+	switch e.Kind {
+	case track.CallEnded:
+		s.a.DropLive(e.Call.ID)
+	case track.CallStarted, track.MediaChanged, track.Held, track.Resumed, track.Transferred:
+		if b, err := json.Marshal(e.Call.Dialog()); err == nil {
+			s.a.SaveLive(e.Call.ID, b)
+		}
 	}
 	if s.cfg.OnEvent != nil {
 		s.cfg.OnEvent(e)
@@ -92,13 +106,47 @@ func (s *Sink) finished(i mix.Info) {
 	}
 }
 
+// Resumer is the pipeline a restart hands its calls in progress to.
+type Resumer interface {
+	Resume(ds []track.Dialog, at time.Time)
+}
+
+// Resume hands p the calls that were in progress when the recorder last
+// stopped (a crash, a power cut, an update), so that each goes on being
+// recorded as part two of the same conversation; and forgets them in the
+// archive, where each keeps its state again once it is heard from. It
+// returns how many there were.
+func (s *Sink) Resume(p Resumer, at time.Time) (int, error) {
+	live, err := s.a.Live()
+	if err != nil {
+		return 0, err
+	}
+	var ds []track.Dialog
+	var ids []string
+	for id, b := range live {
+		ids = append(ids, id)
+		var d track.Dialog
+		if err := json.Unmarshal(b, &d); err != nil {
+			s.log.Error("a call in progress at the last stop is unreadable: not resumed", "call_id", id, "err", err)
+			continue
+		}
+		ds = append(ds, d)
+	}
+	p.Resume(ds, at)
+	if len(ids) > 0 {
+		s.a.DropLive(ids...)
+		s.log.Info("calls in progress at the last stop will be followed again", "calls", len(ds))
+	}
+	return len(ds), nil
+}
+
 // Record copies what the tracker knows of a call into an index record.
 // It runs on the capture goroutine: the disk worker must not read the
 // call, which the tracker goes on changing.
 func Record(c *track.Call) *index.Record {
 	r := &index.Record{ID: c.ID, ConversationID: c.ConversationID, SIPCallIDs: slices.Clone(c.SIPCallIDs)}
 	r.Start, r.Answered, r.End = c.Start.Time, c.Answered.Time, c.End.Time
-	r.EndReason, r.Direction = c.EndReason, string(c.Direction)
+	r.EndReason, r.Direction, r.Continues = c.EndReason, string(c.Direction), c.Continues
 	r.From = party(c.From)
 	r.To = party(c.To)
 	r.Numbers, r.Flags = slices.Clone(c.Numbers), slices.Clone(c.Flags)

@@ -195,6 +195,14 @@ func (p *Pipeline) Close(reason string) {
 	}
 }
 
+// Resume hands the tracker the calls that were in progress when the
+// recorder last stopped (see track.Tracker.Resume).
+func (p *Pipeline) Resume(ds []track.Dialog, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tr.Resume(ds, at)
+}
+
 // Alive is when the pipeline last saw a packet or a quiet wire: a capture
 // loop that stops reporting is hung, and the watchdog should notice.
 func (p *Pipeline) Alive() time.Time { return time.Unix(0, p.alive.Load()) }

@@ -54,6 +54,7 @@ type Call struct {
 	Legs           []*Leg    `json:"legs"`
 	Video          bool      `json:"video"`
 	Flags          []string  `json:"flags"`
+	Continues      string    `json:"continues,omitempty"` // the call this continues after a restart
 
 	state        callState
 	lastActivity time.Time
@@ -176,7 +177,7 @@ func (c *Call) Ended() bool { return c.state == stateEnded }
 func (c *Call) Snapshot() Call {
 	s := Call{ID: c.ID, ConversationID: c.ConversationID, SIPCallIDs: slices.Clone(c.SIPCallIDs),
 		Start: c.Start, Answered: c.Answered, End: c.End, EndReason: c.EndReason, Direction: c.Direction,
-		From: c.From, To: c.To, Numbers: slices.Clone(c.Numbers), Video: c.Video, Flags: slices.Clone(c.Flags)}
+		From: c.From, To: c.To, Numbers: slices.Clone(c.Numbers), Video: c.Video, Flags: slices.Clone(c.Flags), Continues: c.Continues}
 	for _, l := range c.Legs {
 		lc := &Leg{CallID: l.CallID, FromTag: l.FromTag, ToTag: l.ToTag, Caller: l.Caller, Callee: l.Callee}
 		copyStreams := func(from []*Stream) []*Stream {

@@ -34,6 +34,9 @@ func (t *Tracker) sipMessage(d *capture.Datagram) {
 		}
 		return
 	}
+	if len(t.dormant) > 0 && t.byCallID[callID] == nil {
+		t.wakeByCallID(callID)
+	}
 	msg := &message{Message: m, d: d, callID: callID, cseq: cseq, cseqMethod: cseqMethod, from: from, to: to}
 	if m.IsRequest() {
 		t.request(msg)

@@ -26,6 +26,9 @@ func (t *Tracker) rtp(d *capture.Datagram) {
 		t.stats.RTCPPackets++
 		return
 	}
+	if len(t.dormantMedia) > 0 {
+		t.wakeByMedia(d.Src, d.Dst, true) // before a shared address could take the packet
+	}
 	ref, ok := t.media[d.Dst]
 	toward := ref.receiver
 	if ok {
@@ -40,6 +43,10 @@ func (t *Tracker) rtp(d *capture.Datagram) {
 	} else if ref, ok = t.media[d.Src]; ok {
 		// Symmetric RTP: a side sends from where it receives.
 		toward = other(ref.receiver)
+	}
+	if !ok && len(t.dormantMedia) > 0 && t.wakeByMedia(d.Src, d.Dst, false) {
+		t.rtp(d) // the resumed call's streams are mapped now
+		return
 	}
 	if !ok {
 		t.candidate(d)

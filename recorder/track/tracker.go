@@ -99,6 +99,7 @@ type Stats struct {
 	CallsStarted  uint64
 	CallsEnded    uint64
 	CallsEvicted  uint64 // ended early because MaxCalls was reached
+	CallsResumed  uint64 // calls followed again after the recorder restarted
 	DroppedFlows  uint64 // unannounced flows forgotten by the bound
 	ClockJumps    uint64 // capture timestamps that leapt forward and were ignored
 }
@@ -124,6 +125,9 @@ type Tracker struct {
 	lastTick time.Time
 	plain    []byte // the last decrypted SRTP packet, valid during OnRTP
 
+	dormant      map[string]*dormant           // resumed dialogs not yet heard from, by Call-ID
+	dormantMedia map[netip.AddrPort][]*dormant // and by media address
+
 	lastEvictWarn time.Time
 }
 
@@ -134,13 +138,15 @@ func New(cfg Config, log *slog.Logger) *Tracker {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Tracker{
-		cfg:      cfg,
-		log:      log,
-		byCallID: make(map[string]*Call),
-		media:    make(map[netip.AddrPort]mediaRef),
-		flows:    make(map[flowPair]*candidate),
-		recent:   make(map[string][]*Call),
-		dedup:    newDedup(cfg.MaxFingerprint),
+		cfg:          cfg,
+		log:          log,
+		byCallID:     make(map[string]*Call),
+		media:        make(map[netip.AddrPort]mediaRef),
+		flows:        make(map[flowPair]*candidate),
+		recent:       make(map[string][]*Call),
+		dormant:      map[string]*dormant{},
+		dormantMedia: map[netip.AddrPort][]*dormant{},
+		dedup:        newDedup(cfg.MaxFingerprint),
 	}
 }
 
@@ -304,6 +310,7 @@ func (t *Tracker) tick() {
 	}
 	t.refers = refs
 	t.expireCandidates()
+	t.expireDormant()
 }
 
 // forget drops an ended call's Call-IDs and addresses.

@@ -251,3 +251,26 @@ func (a *Archive) hashRecording(id string, partial bool) (string, int64, error) 
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
+
+// SaveLive keeps the state of a call in progress (on the disk worker), so
+// that after a restart the recorder can follow it again.
+func (a *Archive) SaveLive(id string, state []byte) {
+	a.do(func() {
+		if err := a.index.PutLive(id, state); err != nil {
+			a.log.Error("live call state not kept", "call_id", id, "err", err)
+		}
+	})
+}
+
+// DropLive forgets calls no longer in progress (on the disk worker).
+func (a *Archive) DropLive(ids ...string) {
+	a.do(func() {
+		if err := a.index.DeleteLive(ids...); err != nil {
+			a.log.Error("live call state not dropped", "err", err)
+		}
+	})
+}
+
+// Live returns the state of each call that was in progress when the
+// recorder last stopped, by id.
+func (a *Archive) Live() (map[string][]byte, error) { return a.index.Live() }

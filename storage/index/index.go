@@ -28,6 +28,7 @@ var (
 	bByExt    = []byte("by_extension")
 	bHolds    = []byte("holds")
 	bAudit    = []byte("audit")
+	bLive     = []byte("live")
 )
 
 // Party is one end of a call.
@@ -92,6 +93,7 @@ type Record struct {
 	Flags          []string  `json:"flags"`
 	Recording      Recording `json:"recording"`
 	Purged         time.Time `json:"purged,omitzero"` // a tombstone: the audio was shredded at retention's end
+	Continues      string    `json:"continues,omitempty"` // the call this one continues after the recorder restarted
 }
 
 // Index is an open index file.
@@ -125,7 +127,7 @@ func Open(path string, o Options) (*Index, error) {
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit} {
+		for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit, bLive} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

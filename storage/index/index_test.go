@@ -219,3 +219,18 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestLive(t *testing.T) {
+	ix := openTest(t)
+	ix.PutLive("a", []byte(`{"x":1}`))
+	ix.PutLive("b", []byte(`{"x":2}`))
+	ix.PutLive("a", []byte(`{"x":3}`))
+	live, err := ix.Live()
+	if err != nil || len(live) != 2 || string(live["a"]) != `{"x":3}` {
+		t.Fatalf("Live = %q, %v", live, err)
+	}
+	ix.DeleteLive("a", "b", "never")
+	if live, _ := ix.Live(); len(live) != 0 {
+		t.Errorf("after DeleteLive: %q", live)
+	}
+}

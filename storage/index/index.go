@@ -92,7 +92,7 @@ type Record struct {
 	Codecs         []string  `json:"codecs,omitempty"`
 	Flags          []string  `json:"flags"`
 	Recording      Recording `json:"recording"`
-	Purged         time.Time `json:"purged,omitzero"` // a tombstone: the audio was shredded at retention's end
+	Purged         time.Time `json:"purged,omitzero"`     // a tombstone: the audio was shredded at retention's end
 	Continues      string    `json:"continues,omitempty"` // the call this one continues after the recorder restarted
 }
 

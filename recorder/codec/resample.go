@@ -1,6 +1,9 @@
 package codec
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Upsampler doubles the sample rate (8 kHz to 16 kHz) with a half-band
 // low-pass filter: a Kaiser-windowed sinc, flat to 3.4 kHz and at least 80 dB
@@ -8,10 +11,10 @@ import "math"
 // It keeps its history across calls, so packet boundaries leave no clicks.
 // The output lags the input by UpsampleDelay output samples.
 type Upsampler struct {
-	// The last input samples, kept twice over (at i and i+2*halfTaps) so
-	// that the filter always reads them contiguously without shifting.
-	hist [4 * halfTaps]float32
-	pos  int
+	// buf holds the last 2*halfTaps-1 input samples, then the block being
+	// filtered: the filter reads it contiguously.
+	buf     []float32
+	scratch []float32 // Upsample's float output before rounding
 }
 
 const halfTaps = 16 // taps each side of the centre in the odd phase
@@ -47,33 +50,53 @@ func bessel0(x float64) float64 {
 
 // Upsample appends two output samples per input sample to dst.
 func (u *Upsampler) Upsample(dst, src []int16) []int16 {
-	const n = 2 * halfTaps
-	for _, s := range src {
-		v := float32(s)
-		u.hist[u.pos] = v
-		u.hist[u.pos+n] = v
-		u.pos = (u.pos + 1) % n
-		// Oldest first: x[k] = hist[pos+k]. The even phase is the sample at
-		// the filter's centre; the odd phase interpolates half-way to the
-		// next, with symmetric taps (h[k] = h[n-1-k]) taken in pairs.
-		x := (*[n]float32)(u.hist[u.pos : u.pos+n])
-		var acc float32
-		for k := range halfTaps {
-			acc += oddPhase[k] * (x[k] + x[n-1-k])
-		}
-		dst = append(dst, int16(x[halfTaps-1]), clamp16(acc))
+	start := len(dst)
+	dst = slices.Grow(dst, 2*len(src))[:start+2*len(src)]
+	u.scratch = u.UpsampleFloat(u.scratch[:0], src)
+	for i, v := range u.scratch {
+		dst[start+i] = clamp16(v)
 	}
 	return dst
 }
 
-func clamp16(v float32) int16 {
-	switch {
-	case v >= 32767:
-		return 32767
-	case v <= -32768:
-		return -32768
-	case v >= 0:
-		return int16(v + 0.5)
+// UpsampleFloat is Upsample with float output, on the int16 scale and
+// unrounded: the recorder's path stays in float32 to the encoder.
+func (u *Upsampler) UpsampleFloat(dst []float32, src []int16) []float32 {
+	const n = 2 * halfTaps
+	if u.buf == nil {
+		u.buf = make([]float32, n-1, 4*n)
 	}
-	return int16(v - 0.5)
+	buf := u.buf[:n-1]
+	for _, s := range src {
+		buf = append(buf, float32(s))
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, 2*len(src))[:start+2*len(src)]
+	out := dst[start:]
+	h := &oddPhase
+	for i := range src {
+		// Oldest first: x[k] is the k-th of the filter's n inputs. The even
+		// phase is the sample at the filter's centre; the odd phase
+		// interpolates half-way to the next, with symmetric taps
+		// (h[k] = h[n-1-k]) taken in pairs, summed in four independent
+		// chains so the multiplies overlap.
+		x := (*[n]float32)(buf[i : i+n])
+		a0 := h[0]*(x[0]+x[31]) + h[4]*(x[4]+x[27]) + h[8]*(x[8]+x[23]) + h[12]*(x[12]+x[19])
+		a1 := h[1]*(x[1]+x[30]) + h[5]*(x[5]+x[26]) + h[9]*(x[9]+x[22]) + h[13]*(x[13]+x[18])
+		a2 := h[2]*(x[2]+x[29]) + h[6]*(x[6]+x[25]) + h[10]*(x[10]+x[21]) + h[14]*(x[14]+x[17])
+		a3 := h[3]*(x[3]+x[28]) + h[7]*(x[7]+x[24]) + h[11]*(x[11]+x[20]) + h[15]*(x[15]+x[16])
+		o := out[2*i : 2*i+2 : 2*i+2]
+		o[0], o[1] = x[halfTaps-1], (a0+a1)+(a2+a3)
+	}
+	// Keep the last n-1 inputs for the next call (and the grown buffer).
+	copy(buf, buf[len(buf)-(n-1):])
+	u.buf = buf[:n-1]
+	return dst
+}
+
+// clamp16 rounds to the nearest integer (halves up) within int16's
+// range, without branches: offset to positive, truncate, clamp.
+func clamp16(v float32) int16 {
+	i := int32(v+32768.5) - 32768
+	return int16(max(min(i, 32767), -32768))
 }

@@ -1,10 +1,12 @@
 package mp3
 
-// bitWriter packs values most significant bit first.
+import "encoding/binary"
+
+// bitWriter packs values most significant bit first, 32 bits at a time.
 type bitWriter struct {
 	buf []byte
-	acc uint64 // pending bits, right-aligned
-	n   uint   // number of pending bits (< 8 between calls)
+	acc uint64 // pending bits, right-aligned (older bits above them are stale)
+	n   uint   // number of pending bits (< 32 between calls)
 }
 
 func (w *bitWriter) reset() { w.buf, w.acc, w.n = w.buf[:0], 0, 0 }
@@ -13,18 +15,24 @@ func (w *bitWriter) reset() { w.buf, w.acc, w.n = w.buf[:0], 0, 0 }
 func (w *bitWriter) put(v uint32, n int) {
 	w.acc = w.acc<<uint(n) | uint64(v)&(1<<uint(n)-1)
 	w.n += uint(n)
-	for w.n >= 8 {
-		w.n -= 8
-		w.buf = append(w.buf, byte(w.acc>>w.n))
+	if w.n >= 32 {
+		w.n -= 32
+		w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(w.acc>>w.n))
 	}
 }
 
 // bits is the number of bits written so far.
 func (w *bitWriter) bits() int { return len(w.buf)*8 + int(w.n) }
 
-// align pads with zero bits to a byte boundary.
+// align pads with zero bits to a byte boundary and moves every pending bit
+// into buf.
 func (w *bitWriter) align() {
-	if w.n > 0 {
-		w.put(0, 8-int(w.n))
+	if r := w.n % 8; r != 0 {
+		w.acc <<= 8 - r
+		w.n += 8 - r
+	}
+	for w.n >= 8 {
+		w.n -= 8
+		w.buf = append(w.buf, byte(w.acc>>w.n))
 	}
 }

@@ -425,3 +425,11 @@ func TestEveryBitrate(t *testing.T) {
 		}
 	}
 }
+
+func TestLog2(t *testing.T) {
+	for _, x := range []float64{1e-30, 1e-9, 0.5, 0.75, 1, 1.5, 1.999, 2, 3, 1000, 12345.678, 1e12, 1e300} {
+		if got, want := log2(x), math.Log2(x); math.Abs(got-want) > 1e-5 {
+			t.Errorf("log2(%g) = %.8f, want %.8f", x, got, want)
+		}
+	}
+}

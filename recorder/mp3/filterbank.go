@@ -47,11 +47,13 @@ type filterbank struct {
 }
 
 // analyze turns 576 input samples into 576 frequency lines in xr, ordered
-// subband by subband (xr[sb*18+k]).
-func (fb *filterbank) analyze(in []float32, xr *[576]float32) {
+// subband by subband (xr[sb*18+k]). It returns how many lines may be
+// non-zero: those above are all zero.
+func (fb *filterbank) analyze(in []float32, xr *[576]float32) int {
 	for t := range 18 {
 		fb.polyphase(in[t*32:t*32+32], t)
 	}
+	lines := 0
 	for sb := range 32 {
 		out := (*[18]float32)(xr[sb*18 : sb*18+18])
 		if fb.quiet(sb) {
@@ -60,8 +62,13 @@ func (fb *filterbank) analyze(in []float32, xr *[576]float32) {
 			clear(out[:])
 			continue
 		}
-		fb.mdct(sb, out)
+		if fb.mdct(sb, out) {
+			lines = 18*sb + 18
+		}
 	}
+	// The butterflies below spread a band's lines into the first 8 of the
+	// next.
+	lines = min(lines+8, 576)
 	// Alias reduction: the inverse of the decoder's butterflies.
 	for sb := 1; sb < 32; sb++ {
 		for i := range 8 {
@@ -72,6 +79,7 @@ func (fb *filterbank) analyze(in []float32, xr *[576]float32) {
 		}
 	}
 	fb.prev, fb.cur = fb.cur, fb.prev
+	return lines
 }
 
 // polyphase shifts in 32 samples and writes subband sample t of each band.
@@ -131,8 +139,11 @@ func (fb *filterbank) quiet(sb int) bool {
 	return true
 }
 
-// mdct transforms subband sb's 36 samples (previous and current granule).
-func (fb *filterbank) mdct(sb int, out *[18]float32) {
+// mdct transforms subband sb's 36 samples (previous and current granule),
+// and reports whether any output may reach the inaudible level: when the
+// folded samples' magnitudes sum to under 9 times it, none can (each
+// output is at most that sum over 9), and the transform is skipped.
+func (fb *filterbank) mdct(sb int, out *[18]float32) bool {
 	p, c := &fb.prev[sb], &fb.cur[sb]
 	// Window and fold the 36 samples into 18 for the DCT-IV (time-domain
 	// aliasing): with the MDCT's phase offset of 9 samples,
@@ -155,5 +166,14 @@ func (fb *filterbank) mdct(sb int, out *[18]float32) {
 			u[n+9] = s * (w[n]*p[n] + w[17-n]*p[17-n])
 		}
 	}
+	var sum float32
+	for _, v := range u {
+		sum += abs32(v)
+	}
+	if sum < 9*inaudible {
+		clear(out[:])
+		return false
+	}
 	dct4(&u, out)
+	return true
 }

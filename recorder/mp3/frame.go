@@ -44,16 +44,29 @@ func (e *Encoder) writeBigValues(gr *granule, xr *[576]float32) {
 		}
 		h := &huffTables[t]
 		ax, ay := gr.ix[i], gr.ix[i+1]
+		if h.linbits == 0 {
+			// The code and both signs in one put: at most 19+2 bits.
+			k := int(ax)*h.xlen + int(ay)
+			v, n := h.codes[k], int(h.lens[k])
+			if ax != 0 {
+				v, n = v<<1|signBit(xr[i]), n+1
+			}
+			if ay != 0 {
+				v, n = v<<1|signBit(xr[i+1]), n+1
+			}
+			w.put(v, n)
+			continue
+		}
 		cx, cy := min(ax, 15), min(ay, 15)
 		k := int(cx)*h.xlen + int(cy)
 		w.put(h.codes[k], int(h.lens[k]))
-		if h.linbits > 0 && ax >= 15 {
+		if ax >= 15 {
 			w.put(uint32(ax-15), h.linbits)
 		}
 		if ax != 0 {
 			w.put(signBit(xr[i]), 1)
 		}
-		if h.linbits > 0 && ay >= 15 {
+		if ay >= 15 {
 			w.put(uint32(ay-15), h.linbits)
 		}
 		if ay != 0 {
@@ -116,6 +129,7 @@ func (e *Encoder) writeSideInfo(mdb int) {
 			w.put(uint32(gr.count1Table), 1)
 		}
 	}
+	w.align() // a whole number of bytes: this moves the last bits into buf
 }
 
 // header returns the 4-byte frame header.

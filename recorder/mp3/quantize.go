@@ -59,12 +59,13 @@ type spectrum struct {
 	sqrtSum float64 // Σ |xr|^(1/2), for estimating noise
 	maxX34  float32
 	top     int // lines at and above top are zero
+	lines   int // lines the filterbank may have made non-zero: xr is zero above
 }
 
 func (s *spectrum) prepare() {
 	s.energy, s.sqrtSum, s.maxX34, s.top = 0, 0, 0, 0
 	var energy, sqrtSum float32 // per granule; float32 sums suffice
-	for i, v := range s.xr {
+	for i, v := range s.xr[:s.lines] {
 		a := abs32(v)
 		if a < inaudible {
 			// Below the 16-bit input's own rounding noise: coded as zero,
@@ -97,7 +98,7 @@ func (s *spectrum) minGain() int {
 		return 0
 	}
 	// maxX34 · 2^(-3/16 (g-210)) + bias <= maxIx
-	g := 210 + int(math.Ceil(16.0/3*math.Log2(float64(s.maxX34)/(maxIx-roundBias))))
+	g := 210 + int(math.Ceil(16.0/3*log2(float64(s.maxX34)/(maxIx-roundBias))))
 	for g < 255 && s.maxX34*stepInv[max(g, 0)]+roundBias >= maxIx+1 {
 		g++
 	}
@@ -137,8 +138,14 @@ func (s *spectrum) capEstimate() int {
 	if s.sqrtSum == 0 {
 		return 255
 	}
-	g := 210 + math.Log2(s.energy*snrCap/(4.0/27*s.sqrtSum))/0.375
+	g := 210 + log2(s.energy*snrCap/(4.0/27*s.sqrtSum))/0.375
 	return int(min(max(g, 0), 255))
+}
+
+// noiseEstimate is the uniform-quantizer model's noise at gain g (see
+// capEstimate).
+func (s *spectrum) noiseEstimate(g int) float64 {
+	return 4.0 / 27 * float64(step[g]) * math.Sqrt(float64(step[g])) * s.sqrtSum
 }
 
 // lowest returns the smallest g in [lo, hi] for which ok holds, where ok is
@@ -174,6 +181,20 @@ func lowest(lo, hi, guess int, ok func(int) bool) int {
 		}
 	}
 	return lo
+}
+
+// log2 is the base-2 logarithm of a positive, finite x, to within 1e-5:
+// the exponent, plus the mantissa's logarithm from the atanh series
+// ln m = 2(z + z³/3 + … + z⁹/9), z = (m-1)/(m+1). math.Log2 has
+// assembly only on amd64; this is a few multiplications on any machine.
+func log2(x float64) float64 {
+	b := math.Float64bits(x)
+	e := float64(int((b>>52)&0x7ff) - 1023)
+	m := math.Float64frombits(b&(1<<52-1) | 1023<<52) // in [1, 2)
+	z := (m - 1) / (m + 1)
+	z2 := z * z
+	const invLn2 = 1 / math.Ln2
+	return e + 2*invLn2*z*(1+z2*(1.0/3+z2*(1.0/5+z2*(1.0/7+z2*(1.0/9)))))
 }
 
 func abs32(v float32) float32 {

@@ -1,6 +1,7 @@
 package rtp
 
 import (
+	"slices"
 	"time"
 
 	pionrtp "github.com/pion/rtp"
@@ -70,8 +71,11 @@ type Channel struct {
 
 	b16, b8 []int16 // rings: 16 kHz and 8 kHz audio by position
 	up      codec.Upsampler
-	fed8    int64 // 8 kHz samples fed to the upsampler so far
-	done    int64 // next timeline position to read
+	fed8    int64     // 8 kHz samples fed to the upsampler so far
+	done    int64     // next timeline position to read
+	scratch []float32 // Read's float output before rounding
+	end16   int64     // timeline position past the last 16 kHz audio written
+	end8    int64     // 8 kHz position past the last 8 kHz audio written
 	pcm     []int16
 	pkt     pionrtp.Packet
 	heard   bool
@@ -287,6 +291,7 @@ func (c *Channel) write(pos int64, pcm []int16, rate int) {
 			c.b16[p&(window-1)] = s
 		}
 	}
+	c.end16 = max(c.end16, pos+int64(len(pcm)))
 }
 
 // write8 stores 8 kHz audio, upsampled in order when read.
@@ -303,11 +308,22 @@ func (c *Channel) write8(pos8 int64, pcm []int16) {
 			c.b8[p&(window/2-1)] = s
 		}
 	}
+	c.end8 = max(c.end8, pos8+int64(len(pcm)))
 }
 
 // Read appends the timeline up to position upTo (even, at most a window
 // ahead of what was read) and forgets it.
 func (c *Channel) Read(dst []int16, upTo int64) []int16 {
+	c.scratch = c.ReadFloat(c.scratch[:0], upTo)
+	for _, v := range c.scratch {
+		dst = append(dst, int16(max(min(int32(v+32768.5)-32768, 32767), -32768))) // rounded
+	}
+	return dst
+}
+
+// ReadFloat is Read with float output on the int16 scale: the recorder
+// hands it to the encoder without rounding to 16 bits and back.
+func (c *Channel) ReadFloat(dst []float32, upTo int64) []float32 {
 	upTo &^= 1
 	if upTo <= c.done {
 		return dst
@@ -321,12 +337,19 @@ func (c *Channel) Read(dst []int16, upTo int64) []int16 {
 			in[i] = c.b8[i]
 			c.b8[i] = 0
 		}
-		c.up.Upsample(dst[:start:start], in[:upLead/2])
+		c.up.UpsampleFloat(dst[:start:start], in[:upLead/2])
 		c.fed8 = upLead / 2
 	}
 	// 8 kHz part: the upsampler runs upLead/2 input samples ahead of the
-	// timeline, which cancels its delay.
+	// timeline, which cancels its delay. Past the last 8 kHz audio and the
+	// filter's length, its output is silence: nothing to filter (a 16 kHz
+	// codec, or a quiet direction).
 	from8, to8 := c.fed8, upTo/2+upLead/2
+	if quiet := c.end8 + upLead; from8 >= quiet {
+		dst = slices.Grow(dst, int(upTo-c.done))[:len(dst)+int(upTo-c.done)]
+		clear(dst[start:])
+		from8 = to8
+	}
 	for p := from8; p < to8; {
 		n := int(min(to8-p, int64(len(in))))
 		for i := range n {
@@ -334,14 +357,15 @@ func (c *Channel) Read(dst []int16, upTo int64) []int16 {
 			in[i] = c.b8[k]
 			c.b8[k] = 0
 		}
-		dst = c.up.Upsample(dst, in[:n])
+		dst = c.up.UpsampleFloat(dst, in[:n])
 		p += int64(n)
 	}
 	c.fed8 = to8
+	// 16 kHz part: added where any was written (never, for G.711).
 	out := dst[start:]
-	for i := range out {
+	for i := range out[:max(min(c.end16-c.done, int64(len(out))), 0)] {
 		k := (c.done + int64(i)) & (window - 1)
-		out[i] = sat(int32(out[i]) + int32(c.b16[k]))
+		out[i] += float32(c.b16[k])
 		c.b16[k] = 0
 	}
 	c.done = upTo
@@ -350,7 +374,3 @@ func (c *Channel) Read(dst []int16, upTo int64) []int16 {
 
 // Done is the timeline position read so far.
 func (c *Channel) Done() int64 { return c.done }
-
-func sat(v int32) int16 {
-	return int16(max(min(v, 32767), -32768))
-}

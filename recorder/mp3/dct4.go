@@ -41,7 +41,7 @@ func dft3(a, b, c complex64) (complex64, complex64, complex64) {
 	const h = 0.8660254037844386 // √3/2
 	s, d := b+c, b-c
 	m := complex(real(a)-real(s)*0.5, imag(a)-imag(s)*0.5) // a - s/2, without a complex division
-	r := complex(h*imag(d), -h*real(d)) // -i·(√3/2)·d
+	r := complex(h*imag(d), -h*real(d))                    // -i·(√3/2)·d
 	return a + s, m + r, m - r
 }
 

@@ -151,7 +151,26 @@ func lameSeconds(b *testing.B, seconds, quality int) float64 {
 		}
 		return 0
 	}
-	// The same audio the calls carry: speech when present, else tones.
+	raw := speechRaw(seconds)
+	dir := b.TempDir()
+	in := filepath.Join(dir, "in.raw")
+	os.WriteFile(in, raw, 0o600)
+	best := time.Duration(1 << 62)
+	for range 3 {
+		cmd := exec.Command("lame", "--quiet", "-r", "-s", "16", "--bitwidth", "16", "--signed", "--little-endian",
+			"-m", "j", "-b", "48", "--cbr", "-q", fmt.Sprint(quality), in, filepath.Join(dir, "out.mp3"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("lame: %v: %s", err, out)
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		best = min(best, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()))
+	}
+	return best.Seconds() / float64(seconds)
+}
+
+// speechRaw is the audio the calls carry, as one stereo 16 kHz file of
+// raw little-endian samples: real speech when present, else tones.
+func speechRaw(seconds int) []byte {
 	raw := make([]byte, 4*16000*seconds)
 	speech := sharedSpeech()
 	var sides [2][]int16
@@ -173,20 +192,7 @@ func lameSeconds(b *testing.B, seconds, quality int) float64 {
 		binary.LittleEndian.PutUint16(raw[4*i:], uint16(l))
 		binary.LittleEndian.PutUint16(raw[4*i+2:], uint16(r))
 	}
-	dir := b.TempDir()
-	in := filepath.Join(dir, "in.raw")
-	os.WriteFile(in, raw, 0o600)
-	best := time.Duration(1 << 62)
-	for range 3 {
-		cmd := exec.Command("lame", "--quiet", "-r", "-s", "16", "--bitwidth", "16", "--signed", "--little-endian",
-			"-m", "j", "-b", "48", "--cbr", "-q", fmt.Sprint(quality), in, filepath.Join(dir, "out.mp3"))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("lame: %v: %s", err, out)
-		}
-		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		best = min(best, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()))
-	}
-	return best.Seconds() / float64(seconds)
+	return raw
 }
 
 func sinTable(i int, hz float64) float64 {

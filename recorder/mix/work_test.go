@@ -20,3 +20,15 @@ func TestPathWork(t *testing.T) {
 	ct.WritePcap(&pcap, 1, concurrentCalls(10, 20*time.Second))
 	replayAll(t, pcap.Bytes(), false)
 }
+
+// TestLameWork writes the same audio as one 200 s stereo file (PATHWORK
+// names it), for counting lame's instructions on it under valgrind.
+func TestLameWork(t *testing.T) {
+	out := os.Getenv("PATHWORK_RAW")
+	if out == "" {
+		t.Skip("set PATHWORK_RAW=FILE to write the raw audio")
+	}
+	if err := os.WriteFile(out, speechRaw(200), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -221,9 +221,10 @@ func (e *Encoder) encodeFrame() error {
 func (e *Encoder) chooseMS() bool {
 	var lr, ms float64
 	for g := range e.f.granules {
+		n := max(e.sp[g][0].lines, e.sp[g][1].lines) // zero above
 		l, r := &e.sp[g][0].xr, &e.sp[g][1].xr
 		var total float64
-		for i := range l {
+		for i := range n {
 			total += float64(l[i]*l[i] + r[i]*r[i])
 		}
 		if total == 0 {
@@ -232,6 +233,11 @@ func (e *Encoder) chooseMS() bool {
 		floor := total / 576 * 1e-4
 		sfb := e.f.sfb
 		for b := range 22 {
+			if sfb[b] >= n {
+				// Empty bands: both sums are the floor alone, equal for L/R
+				// and M/S.
+				break
+			}
 			var el, er, em, es float64
 			for i := sfb[b]; i < sfb[b+1]; i++ {
 				a, c := float64(l[i]), float64(r[i])
@@ -316,7 +322,7 @@ func (e *Encoder) capBits(g, ch int) int {
 		return 0
 	}
 	est := max(s.capEstimate(), s.minGain())
-	s.quantize(est, &gr.ix)
+	s.quantize(est, gr, e.f.sfb)
 	n := countBits(gr, e.f.sfb)
 	e.cap[ch] = capResult{set: true, granule: g, gain: est, bits: n}
 	return n
@@ -330,7 +336,7 @@ func (e *Encoder) capExact(g, ch int) int {
 		return c.bits
 	}
 	c.gain = e.capGain(s, gr, max(c.gain-8, s.minGain()))
-	s.quantize(c.gain, &gr.ix)
+	s.quantize(c.gain, gr, e.f.sfb)
 	c.bits, c.exact = countBits(gr, e.f.sfb), true
 	return c.bits
 }
@@ -349,7 +355,7 @@ type capResult struct {
 func (e *Encoder) capGain(s *spectrum, gr *granule, lo int) int {
 	limit := s.energy * snrCap
 	over := lowest(lo, 255, s.capEstimate()+1, func(g int) bool {
-		return s.quantizeNoise(g, &gr.ix) > limit
+		return s.quantizeNoise(g, gr, e.f.sfb) > limit
 	})
 	return max(over-1, lo)
 }
@@ -361,6 +367,7 @@ func (e *Encoder) code(g, ch, budget int, capped bool) int {
 	sfb := e.f.sfb
 	if s.energy == 0 {
 		clear(gr.ix[:])
+		gr.top, gr.bandMax = 0, [22]int32{}
 		gr.globalGain = 210
 		gr.part23 = countBits(gr, sfb)
 		return gr.part23
@@ -377,19 +384,19 @@ func (e *Encoder) code(g, ch, budget int, capped bool) int {
 	}
 	if gain < 0 {
 		gain = lowest(s.minGain(), 255, e.lastGain[ch], func(g int) bool {
-			s.quantize(g, &gr.ix)
+			s.quantize(g, gr, sfb)
 			coded, bits = g, countBits(gr, sfb)
 			return bits <= budget
 		})
 		// Finer than the cap needs? Only where the noise model says the
 		// noise may be near the cap is it measured.
-		if capped && s.noiseEstimate(gain) < 4*s.energy*snrCap && s.quantizeNoise(gain, &gr.ix) < s.energy*snrCap {
+		if capped && s.noiseEstimate(gain) < 4*s.energy*snrCap && s.quantizeNoise(gain, gr, sfb) < s.energy*snrCap {
 			gain, coded = e.capGain(s, gr, gain), -1
 		}
 	}
 	e.lastGain[ch] = gain
 	if coded != gain {
-		s.quantize(gain, &gr.ix)
+		s.quantize(gain, gr, sfb)
 		bits = countBits(gr, sfb)
 	}
 	gr.globalGain = gain
@@ -410,30 +417,44 @@ func (e *Encoder) bestRegions(gr *granule) {
 	rs := &e.regions
 	nb := 0
 	for nb < 22 && sfb[nb] < end {
-		lo, hi := sfb[nb], min(sfb[nb+1], end)
-		var m int32
-		for _, v := range gr.ix[lo:hi] {
-			m = max(m, v)
+		m := gr.bandMax[nb]
+		if hi := sfb[nb+1]; hi > end { // the last band, cut short
+			m = 0
+			for _, v := range gr.ix[sfb[nb]:end] {
+				m = max(m, v)
+			}
 		}
 		rs.max[nb] = m
-		rs.done[nb] = 0
 		nb++
+	}
+	rs.upto = [7]int8{}
+	// The largest value of the bands before b (pm) and from b on (sm).
+	var pm, sm [23]int32
+	for b := range nb {
+		pm[b+1] = max(pm[b], rs.max[b])
+	}
+	for b := nb - 1; b >= 0; b-- {
+		sm[b] = max(sm[b+1], rs.max[b])
 	}
 	count1 := gr.part23 - regionBits(gr, sfb)
 	r0best, r1best, tables, bestBits := gr.region0, gr.region1, gr.tableSelect, gr.part23
 	// Region 2 always runs to the end: its cost depends on its start only.
 	var t2s, n2s [23]int
 	for b := range nb + 1 {
-		t2s[b], n2s[b] = rs.cost(gr, sfb, end, b, nb)
+		t2s[b], n2s[b] = rs.cost(gr, sfb, end, b, nb, sm[b])
 	}
 	// Around the rate loop's split: the best split is rarely far from it,
 	// and the full 16×8 search costs more than it saves.
 	h0, h1 := gr.region0, gr.region1
 	for r0 := max(h0-3, 0); r0 <= h0+3 && r0 < 16 && r0+1 < nb; r0++ {
-		t0, n0 := rs.cost(gr, sfb, end, 0, r0+1)
+		t0, n0 := rs.cost(gr, sfb, end, 0, r0+1, pm[r0+1])
+		m1, b := int32(0), r0+1 // region 1's largest value so far, and its end
 		for r1 := max(h1-3, 0); r1 <= h1+3 && r1 < 8; r1++ {
 			b2 := min(r0+r1+2, nb)
-			t1, n1 := rs.cost(gr, sfb, end, r0+1, b2)
+			for ; b < b2; b++ {
+				m1 = max(m1, rs.max[b])
+			}
+			t1, n1 := rs.cost(gr, sfb, end, r0+1, b2, m1)
 			t2, n2 := t2s[b2], n2s[b2]
 			if n := count1 + n0 + n1 + n2; n < bestBits {
 				r0best, r1best, tables, bestBits = r0, r1, [3]int{t0, t1, t2}, n
@@ -446,20 +467,18 @@ func (e *Encoder) bestRegions(gr *granule) {
 	gr.region0, gr.region1, gr.tableSelect, gr.part23 = r0best, r1best, tables, bestBits
 }
 
-// regionSearch caches per-band bit counts for bestRegions.
+// regionSearch caches per-band bit counts for bestRegions, as running
+// sums over the bands, so that a candidate region costs two lookups.
 type regionSearch struct {
-	max    [22]int32
-	done   [22]uint8     // bit g set: packed[b][g] is counted
-	packed [22][7]uint64 // packed lengths per table group (6: linbits)
-	esc    [22]uint64    // values of 15 and above, for linbits
+	max  [22]int32
+	upto [7]int8       // bands counted into pre[g]
+	pre  [7][23]uint64 // pre[g][b]: packed lengths of bands [0, b) under table group g (6: linbits)
+	esc  [23]uint64    // esc[b]: values of 15 and above in bands [0, b), for linbits
 }
 
-// cost returns the cheapest table for bands [b0, b1) and its bits.
-func (rs *regionSearch) cost(gr *granule, sfb *[23]int, end, b0, b1 int) (int, int) {
-	var m int32
-	for _, v := range rs.max[b0:b1] {
-		m = max(m, v)
-	}
+// cost returns the cheapest table for bands [b0, b1), whose largest value
+// is m, and its bits.
+func (rs *regionSearch) cost(gr *granule, sfb *[23]int, end, b0, b1 int, m int32) (int, int) {
 	if m == 0 {
 		return 0, 0
 	}
@@ -467,22 +486,25 @@ func (rs *regionSearch) cost(gr *granule, sfb *[23]int, end, b0, b1 int) (int, i
 	if m <= 15 {
 		g = int(groupByMax[m])
 	}
-	var sum, esc uint64
-	for b := b0; b < b1; b++ {
-		if rs.done[b]&(1<<g) == 0 {
-			band := gr.ix[sfb[b]:min(sfb[b+1], end)]
-			if g < 6 {
-				rs.packed[b][g] = groups[g].count(band)
-			} else {
-				rs.packed[b][g], rs.esc[b] = linGroup.countEscapes(band)
+	for b := int(rs.upto[g]); b < b1; b++ {
+		band := gr.ix[sfb[b]:min(sfb[b+1], end)]
+		if g < 6 {
+			// A band with values the group cannot code is never in a region
+			// that uses it: it counts nothing, and cancels in the sums.
+			var n uint64
+			if rs.max[b] < groups[g].xlen {
+				n = groups[g].count(band)
 			}
-			rs.done[b] |= 1 << g
+			rs.pre[g][b+1] = rs.pre[g][b] + n
+		} else {
+			n, e := linGroup.countEscapes(band)
+			rs.pre[g][b+1], rs.esc[b+1] = rs.pre[g][b]+n, rs.esc[b]+e
 		}
-		sum += rs.packed[b][g]
-		esc += rs.esc[b]
+		rs.upto[g] = int8(b + 1)
 	}
+	sum := rs.pre[g][b1] - rs.pre[g][b0]
 	if g < 6 {
 		return groups[g].pick(sum)
 	}
-	return linGroup.pickLinbits(sum, esc, m)
+	return linGroup.pickLinbits(sum, rs.esc[b1]-rs.esc[b0], m)
 }

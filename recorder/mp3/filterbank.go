@@ -69,8 +69,9 @@ func (fb *filterbank) analyze(in []float32, xr *[576]float32) int {
 	// The butterflies below spread a band's lines into the first 8 of the
 	// next.
 	lines = min(lines+8, 576)
-	// Alias reduction: the inverse of the decoder's butterflies.
-	for sb := 1; sb < 32; sb++ {
+	// Alias reduction: the inverse of the decoder's butterflies (between
+	// bands that are both zero, nothing to do).
+	for sb := 1; sb < min(lines/18+1, 32); sb++ {
 		for i := range 8 {
 			lo, hi := 18*sb-1-i, 18*sb+i
 			l, h := xr[lo], xr[hi]

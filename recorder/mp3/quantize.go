@@ -44,6 +44,8 @@ type granule struct {
 	count1Table int        // 0: table A, 1: table B
 	count1      int        // quadruples in the count1 region
 	ix          [576]int32 // magnitudes; the signs are those of xr
+	top         int        // ix is zero from here on
+	bandMax     [22]int32  // the largest value of each scalefactor band
 }
 
 // inaudible is the magnitude below which a line is coded as zero: about
@@ -105,27 +107,45 @@ func (s *spectrum) minGain() int {
 	return min(max(g, 0), 255)
 }
 
-// quantize fills ix at gain g; the caller ensures g >= minGain.
-func (s *spectrum) quantize(g int, ix *[576]int32) {
+// quantize fills gr's values at gain g, with their top and the largest of
+// each band; the caller ensures g >= minGain.
+func (s *spectrum) quantize(g int, gr *granule, sfb *[23]int) {
 	q := stepInv[g]
 	top := s.top
-	for i, x := range s.x34[:top] {
-		ix[i] = int32(x*q + roundBias)
+	ix := &gr.ix
+	gr.top = top
+	for b := range 22 {
+		lo, hi := sfb[b], min(sfb[b+1], top)
+		var m int32
+		for i := lo; i < hi; i++ {
+			v := int32(s.x34[i]*q + roundBias)
+			ix[i] = v
+			m = max(m, v)
+		}
+		gr.bandMax[b] = m
 	}
 	clear(ix[top:])
 }
 
-// quantizeNoise fills ix at gain g and returns the squared error.
-func (s *spectrum) quantizeNoise(g int, ix *[576]int32) float64 {
+// quantizeNoise fills gr's values at gain g, as quantize does, and returns
+// the squared error.
+func (s *spectrum) quantizeNoise(g int, gr *granule, sfb *[23]int) float64 {
 	q, st := stepInv[g], step[g]
 	top := s.top
-	ax := s.ax[:top]
+	ix := &gr.ix
+	gr.top = top
 	var n float64
-	for i, x := range s.x34[:top] {
-		v := int32(x*q + roundBias)
-		ix[i] = v
-		d := ax[i] - pow43[v]*st
-		n += float64(d * d)
+	for b := range 22 {
+		lo, hi := sfb[b], min(sfb[b+1], top)
+		var m int32
+		for i := lo; i < hi; i++ {
+			v := int32(s.x34[i]*q + roundBias)
+			ix[i] = v
+			m = max(m, v)
+			d := s.ax[i] - pow43[v]*st
+			n += float64(d * d)
+		}
+		gr.bandMax[b] = m
 	}
 	clear(ix[top:])
 	return n
@@ -208,7 +228,7 @@ func abs32(v float32) float32 {
 // part2_3_length (no scalefactor bits are sent).
 func countBits(gr *granule, sfb *[23]int) int {
 	ix := &gr.ix
-	i := 576
+	i := min(gr.top+gr.top&1, 576) // zero beyond top
 	for i > 1 && ix[i-1] == 0 && ix[i-2] == 0 {
 		i -= 2
 	}
@@ -262,7 +282,7 @@ func regionBits(gr *granule, sfb *[23]int) int {
 	b2 := min(sfb[min(gr.region0+gr.region1+2, 22)], end)
 	bits := 0
 	for r, lim := range [3][2]int{{0, b1}, {b1, b2}, {b2, end}} {
-		t, n := bestTable(gr.ix[lim[0]:lim[1]])
+		t, n := bestTable(gr.ix[lim[0]:lim[1]], regionMax(gr, sfb, lim[0], lim[1]))
 		gr.tableSelect[r] = t
 		bits += n
 	}
@@ -304,12 +324,28 @@ func newGroup(tables []int) tableGroup {
 	return g
 }
 
-// bestTable returns the cheapest table for a run of pairs and its bits.
-func bestTable(ix []int32) (table, bits int) {
+// regionMax is the largest value in ix[lo:hi], where lo is a band edge:
+// from the band maxima, and the values of a last band cut short.
+func regionMax(gr *granule, sfb *[23]int, lo, hi int) int32 {
 	var m int32
-	for _, v := range ix {
-		m = max(m, v)
+	b := 0
+	for sfb[b] < lo {
+		b++
 	}
+	for ; b < 22 && sfb[b+1] <= hi; b++ {
+		m = max(m, gr.bandMax[b])
+	}
+	if b < 22 {
+		for _, v := range gr.ix[sfb[b]:max(sfb[b], hi)] {
+			m = max(m, v)
+		}
+	}
+	return m
+}
+
+// bestTable returns the cheapest table for a run of pairs whose largest
+// value is m, and its bits.
+func bestTable(ix []int32, m int32) (table, bits int) {
 	if m == 0 {
 		return 0, 0
 	}

@@ -80,17 +80,29 @@ func write[T int16 | float32](e *Encoder, pcm []T) (int, error) {
 	}
 	spf := e.f.samplesPerFrame()
 	const scale = 1.0 / 32767
-	for i := 0; i < len(pcm); i += e.nch {
-		e.in[0][e.nin] = float32(pcm[i]) * scale
+	done := 0
+	for done < len(pcm) {
+		// As much as the frame still takes, deinterleaved in one loop.
+		n := min(spf-e.nin, (len(pcm)-done)/e.nch)
 		if e.nch == 2 {
-			e.in[1][e.nin] = float32(pcm[i+1]) * scale
+			src := pcm[done : done+2*n]
+			l, r := e.in[0][e.nin:e.nin+n], e.in[1][e.nin:e.nin+n]
+			for i := range l {
+				l[i] = float32(src[2*i]) * scale
+				r[i] = float32(src[2*i+1]) * scale
+			}
+		} else {
+			for i, v := range pcm[done : done+n] {
+				e.in[0][e.nin+i] = float32(v) * scale
+			}
 		}
-		e.nin++
-		e.samples++
+		e.nin += n
+		e.samples += int64(n)
+		done += n * e.nch
 		if e.nin == spf {
 			if err := e.encodeFrame(); err != nil {
 				e.err = err
-				return i + e.nch, err
+				return done, err
 			}
 			e.nin = 0
 		}

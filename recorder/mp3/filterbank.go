@@ -40,10 +40,14 @@ var mdctWindow = func() (w [36]float32) {
 
 // filterbank holds one channel's analysis state.
 type filterbank struct {
-	hist [1024]float32 // input history in time order; hist[:n] is written
-	n    int
-	prev [32][18]float32 // last granule's subband samples, for the MDCT overlap
-	cur  [32][18]float32
+	// The input history newest first: X[i] of the standard, the i-th
+	// newest sample, is hist[p+i]. New samples go in below p; when p would
+	// fall below 0, the newest 480 slide back to the end.
+	hist    [1024]float32
+	p       int
+	started bool
+	prev    [32][18]float32 // last granule's subband samples, for the MDCT overlap
+	cur     [32][18]float32
 }
 
 // analyze turns 576 input samples into 576 frequency lines in xr, ordered
@@ -85,25 +89,26 @@ func (fb *filterbank) analyze(in []float32, xr *[576]float32) int {
 
 // polyphase shifts in 32 samples and writes subband sample t of each band.
 func (fb *filterbank) polyphase(in []float32, t int) {
-	// Samples are appended in time order; X[i] of the standard, the i-th
-	// newest sample, is h[511-i] below. The buffer slides back when full.
-	if fb.n < 480 { // zero value: 480 samples of silence before the first
-		fb.n = 480
+	if !fb.started { // the zero value: 480 samples of silence, then room
+		fb.p, fb.started = len(fb.hist)-480, true
 	}
-	if fb.n+32 > len(fb.hist) {
-		copy(fb.hist[:480], fb.hist[fb.n-480:fb.n])
-		fb.n = 480
+	if fb.p < 32 {
+		copy(fb.hist[len(fb.hist)-480:], fb.hist[fb.p:fb.p+480])
+		fb.p = len(fb.hist) - 480
 	}
-	copy(fb.hist[fb.n:fb.n+32], in)
-	fb.n += 32
-	h := (*[512]float32)(fb.hist[fb.n-512 : fb.n])
-	// Y[i] = Σ_j C[i+64j] X[i+64j], with X[i] = h[511-i]: eight taps per
-	// output, summed in registers.
+	fb.p -= 32
+	nw := (*[32]float32)(fb.hist[fb.p : fb.p+32])
+	for k, v := range in[:32] {
+		nw[31-k] = v // in is oldest first
+	}
+	x := (*[512]float32)(fb.hist[fb.p : fb.p+512])
+	// Y[i] = Σ_j C[i+64j] X[i+64j]: eight taps per output, summed in
+	// registers, at fixed offsets from X[i].
 	var y [64]float32
 	for i := range 64 {
 		w := &windowByPhase[i]
-		y[i] = w[0]*h[511-i] + w[1]*h[447-i] + w[2]*h[383-i] + w[3]*h[319-i] +
-			w[4]*h[255-i] + w[5]*h[191-i] + w[6]*h[127-i] + w[7]*h[63-i]
+		y[i] = w[0]*x[i] + w[1]*x[i+64] + w[2]*x[i+128] + w[3]*x[i+192] +
+			w[4]*x[i+256] + w[5]*x[i+320] + w[6]*x[i+384] + w[7]*x[i+448]
 	}
 	// S[k] = Σ_i cos((2k+1)(i-16)π/64) Y[i], folded by the cosine's symmetries
 	// into a 32-point DCT-III over a[m].

@@ -116,10 +116,16 @@ func (s *spectrum) quantize(g int, gr *granule, sfb *[23]int) {
 	gr.top = top
 	for b := range 22 {
 		lo, hi := sfb[b], min(sfb[b+1], top)
+		if lo >= hi {
+			gr.bandMax[b] = 0
+			continue
+		}
+		xs, out := s.x34[lo:hi], ix[lo:hi]
+		out = out[:len(xs)]
 		var m int32
-		for i := lo; i < hi; i++ {
-			v := int32(s.x34[i]*q + roundBias)
-			ix[i] = v
+		for i, x := range xs {
+			v := int32(x*q + roundBias)
+			out[i] = v
 			m = max(m, v)
 		}
 		gr.bandMax[b] = m
@@ -137,12 +143,18 @@ func (s *spectrum) quantizeNoise(g int, gr *granule, sfb *[23]int) float64 {
 	var n float64
 	for b := range 22 {
 		lo, hi := sfb[b], min(sfb[b+1], top)
+		if lo >= hi {
+			gr.bandMax[b] = 0
+			continue
+		}
+		xs, ax, out := s.x34[lo:hi], s.ax[lo:hi], ix[lo:hi]
+		ax, out = ax[:len(xs)], out[:len(xs)]
 		var m int32
-		for i := lo; i < hi; i++ {
-			v := int32(s.x34[i]*q + roundBias)
-			ix[i] = v
+		for i, x := range xs {
+			v := int32(x*q + roundBias)
+			out[i] = v
 			m = max(m, v)
-			d := s.ax[i] - pow43[v]*st
+			d := ax[i] - pow43[v]*st
 			n += float64(d * d)
 		}
 		gr.bandMax[b] = m

@@ -22,7 +22,8 @@ type Encoder struct {
 	nin      int              // samples per channel in 'in'
 	fb       [2]filterbank
 	sp       [][2]spectrum // [granule][channel]: one granule per frame in MPEG-2
-	gr       [][2]granule
+	gr       [][2]*granule
+	spare    [2]*granule // each channel's scratch for the rate loop's trials
 	ms       bool // this frame is coded as mid/side
 	regions  regionSearch
 	lastGain [2]int // each channel's last global_gain: the next search's start
@@ -49,7 +50,11 @@ func NewEncoder(w io.Writer, cfg Config) (*Encoder, error) {
 		return nil, err
 	}
 	e := &Encoder{w: w, f: f, nch: cfg.Channels,
-		sp: make([][2]spectrum, f.granules), gr: make([][2]granule, f.granules)}
+		sp: make([][2]spectrum, f.granules), gr: make([][2]*granule, f.granules)}
+	for g := range e.gr {
+		e.gr[g] = [2]*granule{{}, {}}
+	}
+	e.spare = [2]*granule{{}, {}}
 	maxFrame := 144*320*1000/32000 + 1
 	e.out = make([]byte, 0, 8*maxFrame)
 	e.slots = make([]slot, 0, 8)
@@ -329,7 +334,7 @@ func (e *Encoder) allocate(g, target, limit, floor int) int {
 // code finds the exact gain only when the cap is within the channel's
 // budget.
 func (e *Encoder) capBits(g, ch int) int {
-	s, gr := &e.sp[g][ch], &e.gr[g][ch]
+	s, gr := &e.sp[g][ch], e.gr[g][ch]
 	if s.energy == 0 {
 		return 0
 	}
@@ -343,7 +348,7 @@ func (e *Encoder) capBits(g, ch int) int {
 // capExact finds the exact gain of the SNR cap from capBits's estimate,
 // and returns its bits.
 func (e *Encoder) capExact(g, ch int) int {
-	s, gr, c := &e.sp[g][ch], &e.gr[g][ch], &e.cap[ch]
+	s, gr, c := &e.sp[g][ch], e.gr[g][ch], &e.cap[ch]
 	if !c.set || c.exact {
 		return c.bits
 	}
@@ -375,7 +380,7 @@ func (e *Encoder) capGain(s *spectrum, gr *granule, lo int) int {
 // code quantizes channel ch of granule g to at most budget bits, no finer
 // than the SNR cap if capped, and leaves the result in e.gr[g][ch].
 func (e *Encoder) code(g, ch, budget int, capped bool) int {
-	s, gr := &e.sp[g][ch], &e.gr[g][ch]
+	s, gr := &e.sp[g][ch], e.gr[g][ch]
 	sfb := e.f.sfb
 	if s.energy == 0 {
 		clear(gr.ix[:])
@@ -395,11 +400,39 @@ func (e *Encoder) code(g, ch, budget int, capped bool) int {
 		}
 	}
 	if gain < 0 {
-		gain = lowest(s.minGain(), 255, e.lastGain[ch], func(g int) bool {
-			s.quantize(g, gr, sfb)
-			coded, bits = g, countBits(gr, sfb)
-			return bits <= budget
-		})
+		// Each trial quantizes into the spare granule; one within budget
+		// swaps places with gr, so the answer (the last such trial) is in
+		// gr when the search ends, without quantizing it again.
+		var trialBits int
+		ok := func(gn int) bool {
+			sp := e.spare[ch]
+			s.quantize(gn, sp, sfb)
+			n := countBits(sp, sfb)
+			trialBits = n
+			if n > budget {
+				return false
+			}
+			e.gr[g][ch], e.spare[ch] = sp, gr
+			gr, coded, bits = sp, gn, n
+			return true
+		}
+		// The search starts at the last granule's gain. Where the cap's
+		// estimate gave a second point of the bits-against-gain curve, the
+		// line through both predicts where the budget is met: the search
+		// goes on from there, within the side the first trial left open.
+		lo, hi, guess := s.minGain(), 255, min(max(e.lastGain[ch], s.minGain()), 255)
+		if c := e.cap[ch]; c.set && c.granule == g && c.gain < guess {
+			if ok(guess) {
+				hi = guess
+			} else {
+				lo = guess + 1
+			}
+			if trialBits < c.bits && lo < hi {
+				slope := float64(c.bits-trialBits) / float64(guess-c.gain) // bits a step finer costs
+				guess += int(math.Round(float64(trialBits-budget) / slope))
+			}
+		}
+		gain = lowest(lo, hi, guess, ok)
 		// Finer than the cap needs? Only where the noise model says the
 		// noise may be near the cap is it measured.
 		if capped && s.noiseEstimate(gain) < 4*s.energy*snrCap && s.quantizeNoise(gain, gr, sfb) < s.energy*snrCap {

@@ -13,7 +13,7 @@ func (e *Encoder) writeMainData() {
 	w.reset()
 	for g := range e.f.granules {
 		for ch := range e.nch {
-			gr := &e.gr[g][ch]
+			gr := e.gr[g][ch]
 			start := w.bits()
 			xr := &e.sp[g][ch].xr
 			e.writeBigValues(gr, xr)
@@ -107,7 +107,7 @@ func (e *Encoder) writeSideInfo(mdb int) {
 	}
 	for g := range e.f.granules {
 		for ch := range e.nch {
-			gr := &e.gr[g][ch]
+			gr := e.gr[g][ch]
 			w.put(uint32(gr.part23), 12)
 			w.put(uint32(gr.bigValues), 9)
 			w.put(uint32(gr.globalGain), 8)

@@ -94,6 +94,34 @@ func (u *Upsampler) UpsampleFloat(dst []float32, src []int16) []float32 {
 	return dst
 }
 
+// Skip takes input samples into the filter's history without filtering
+// them: the caller used them otherwise (a narrowband stretch handed on
+// unfiltered), and upsampling can resume after them without a click.
+func (u *Upsampler) Skip(src []int16) {
+	const n = 2 * halfTaps
+	if u.buf == nil {
+		u.buf = make([]float32, n-1, 4*n)
+	}
+	buf := u.buf[:n-1]
+	if len(src) >= n-1 {
+		src = src[len(src)-(n-1):]
+	}
+	copy(buf, buf[len(src):])
+	for i, s := range src {
+		buf[n-1-len(src)+i] = float32(s)
+	}
+}
+
+// Recent returns the last k (at most 2*halfTaps-1) input samples, oldest
+// first.
+func (u *Upsampler) Recent(k int) []float32 {
+	const n = 2 * halfTaps
+	if u.buf == nil {
+		u.buf = make([]float32, n-1, 4*n)
+	}
+	return u.buf[n-1-k : n-1]
+}
+
 // clamp16 rounds to the nearest integer (halves up) within int16's
 // range, without branches: offset to positive, truncate, clamp.
 func clamp16(v float32) int16 {

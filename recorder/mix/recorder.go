@@ -205,8 +205,15 @@ func (r *Recorder) advance(rec *recording, t time.Time, least int64) {
 	for upTo > rec.ch[0].Done() {
 		// At most a second at a time, within what a channel holds.
 		step := min(upTo, rec.ch[0].Done()+rtp.Rate)
-		rec.bufs[0] = rec.ch[0].ReadFloat(rec.bufs[0][:0], step)
-		rec.bufs[1] = rec.ch[1].ReadFloat(rec.bufs[1][:0], step)
+		// Narrowband on both sides (G.711): zero-stuffed, and the encoder
+		// drops the mirror image, instead of upsampling each side.
+		narrow := rec.ch[0].Narrow(step) && rec.ch[1].Narrow(step)
+		read := (*rtp.Channel).ReadFloat
+		if narrow {
+			read = (*rtp.Channel).ReadNarrow
+		}
+		rec.bufs[0] = read(rec.ch[0], rec.bufs[0][:0], step)
+		rec.bufs[1] = read(rec.ch[1], rec.bufs[1][:0], step)
 		l, rt := rec.bufs[0], rec.bufs[1]
 		rt = rt[:len(l)]
 		if r.cfg.Mono {
@@ -220,7 +227,11 @@ func (r *Recorder) advance(rec *recording, t time.Time, least int64) {
 				rec.out[2*i], rec.out[2*i+1] = l[i], rt[i]
 			}
 		}
-		if _, err := rec.enc.WriteFloat(rec.out); err != nil {
+		write := rec.enc.WriteFloat
+		if narrow {
+			write = rec.enc.WriteNarrow
+		}
+		if _, err := write(rec.out); err != nil {
 			rec.err = fmt.Errorf("mix: encode: %w", err) // reported in Info.Err
 			return
 		}

@@ -19,12 +19,13 @@ type Encoder struct {
 	nch     int
 
 	in       [2][1152]float32 // one frame of pending input per channel
+	narrow   bool             // all of the pending input came through WriteNarrow
 	nin      int              // samples per channel in 'in'
 	fb       [2]filterbank
 	sp       [][2]spectrum // [granule][channel]: one granule per frame in MPEG-2
 	gr       [][2]*granule
 	spare    [2]*granule // each channel's scratch for the rate loop's trials
-	ms       bool // this frame is coded as mid/side
+	ms       bool        // this frame is coded as mid/side
 	regions  regionSearch
 	lastGain [2]int // each channel's last global_gain: the next search's start
 	cap      [2]capResult
@@ -70,13 +71,25 @@ const Delay = 481 + 576
 
 // Write encodes interleaved samples (one per channel per instant). It may
 // take any number of samples; a trailing partial instant is an error.
-func (e *Encoder) Write(pcm []int16) (int, error) { return write(e, pcm) }
+func (e *Encoder) Write(pcm []int16) (int, error) { return write(e, pcm, false) }
 
 // WriteFloat is Write for samples on the int16 scale held as float32
 // (the recorder's mixer output, never rounded to 16 bits).
-func (e *Encoder) WriteFloat(pcm []float32) (int, error) { return write(e, pcm) }
+func (e *Encoder) WriteFloat(pcm []float32) (int, error) { return write(e, pcm, false) }
 
-func write[T int16 | float32](e *Encoder, pcm []T) (int, error) {
+// WriteNarrow is WriteFloat for narrowband audio zero-stuffed to the
+// stream's rate: every other sample (from the stream's first, counting
+// from zero: the odd ones) is zero, and what lies in the upper half of
+// the band is the audio's mirror image. The encoder skips the zero
+// samples' half of the polyphase filter and drops the upper half of the
+// spectrum, which the image fills, in place of an upsampler's low-pass:
+// half the filterbank's work. Only for 16 kHz streams fed an even number
+// of samples at a time; elsewhere it is WriteFloat.
+func (e *Encoder) WriteNarrow(pcm []float32) (int, error) {
+	return write(e, pcm, e.f.SampleRate == 16000 && (len(pcm)/e.nch)%2 == 0)
+}
+
+func write[T int16 | float32](e *Encoder, pcm []T, narrow bool) (int, error) {
 	if e.err != nil {
 		return 0, e.err
 	}
@@ -87,6 +100,10 @@ func write[T int16 | float32](e *Encoder, pcm []T) (int, error) {
 	const scale = 1.0 / 32767
 	done := 0
 	for done < len(pcm) {
+		if e.nin == 0 {
+			e.narrow = true // until a wide sample comes
+		}
+		e.narrow = e.narrow && narrow && e.samples%2 == 0
 		// As much as the frame still takes, deinterleaved in one loop.
 		n := min(spf-e.nin, (len(pcm)-done)/e.nch)
 		if e.nch == 2 {
@@ -191,7 +208,7 @@ func (e *Encoder) encodeFrame() error {
 
 	for g := range f.granules {
 		for ch := range e.nch {
-			e.sp[g][ch].lines = e.fb[ch].analyze(e.in[ch][g*576:g*576+576], &e.sp[g][ch].xr)
+			e.sp[g][ch].lines = e.fb[ch].analyze(e.in[ch][g*576:g*576+576], &e.sp[g][ch].xr, e.narrow)
 		}
 	}
 	e.ms = e.nch == 2 && e.chooseMS()

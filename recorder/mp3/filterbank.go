@@ -43,22 +43,38 @@ type filterbank struct {
 	// The input history newest first: X[i] of the standard, the i-th
 	// newest sample, is hist[p+i]. New samples go in below p; when p would
 	// fall below 0, the newest 480 slide back to the end.
-	hist    [1024]float32
-	p       int
-	started bool
-	prev    [32][18]float32 // last granule's subband samples, for the MDCT overlap
-	cur     [32][18]float32
+	hist      [1024]float32
+	p         int
+	started   bool
+	narrowRun int             // samples since the last that was not zero-stuffed narrowband
+	prev      [32][18]float32 // last granule's subband samples, for the MDCT overlap
+	cur       [32][18]float32
 }
 
 // analyze turns 576 input samples into 576 frequency lines in xr, ordered
 // subband by subband (xr[sb*18+k]). It returns how many lines may be
-// non-zero: those above are all zero.
-func (fb *filterbank) analyze(in []float32, xr *[576]float32) int {
+// non-zero: those above are all zero. With narrow, the input is
+// zero-stuffed narrowband audio (see Encoder.WriteNarrow): the upper 16
+// subbands, which hold its mirror image, are dropped.
+func (fb *filterbank) analyze(in []float32, xr *[576]float32, narrow bool) int {
+	if narrow {
+		fb.narrowRun += 576
+	} else {
+		fb.narrowRun = 0
+	}
+	// The odd-phase half of the window sums only zeros once the whole
+	// 512-sample window is zero-stuffed.
+	oddOnly := fb.narrowRun >= 512+576
 	for t := range 18 {
-		fb.polyphase(in[t*32:t*32+32], t)
+		fb.polyphase(in[t*32:t*32+32], t, oddOnly)
+	}
+	bands := 32
+	if narrow {
+		bands = 16
+		clear(xr[16*18:])
 	}
 	lines := 0
-	for sb := range 32 {
+	for sb := range bands {
 		out := (*[18]float32)(xr[sb*18 : sb*18+18])
 		if fb.quiet(sb) {
 			// Every output would be below the inaudible level and coded as
@@ -88,7 +104,10 @@ func (fb *filterbank) analyze(in []float32, xr *[576]float32) int {
 }
 
 // polyphase shifts in 32 samples and writes subband sample t of each band.
-func (fb *filterbank) polyphase(in []float32, t int) {
+// With oddOnly, the newest sample and every other one before it are zero
+// (zero-stuffed input): the even outputs of the window, which sum only
+// those, are zero and not computed.
+func (fb *filterbank) polyphase(in []float32, t int, oddOnly bool) {
 	if !fb.started { // the zero value: 480 samples of silence, then room
 		fb.p, fb.started = len(fb.hist)-480, true
 	}
@@ -105,7 +124,11 @@ func (fb *filterbank) polyphase(in []float32, t int) {
 	// Y[i] = Σ_j C[i+64j] X[i+64j]: eight taps per output, summed in
 	// registers, at fixed offsets from X[i].
 	var y [64]float32
-	for i := range 64 {
+	step := 1
+	if oddOnly {
+		step = 2
+	}
+	for i := step - 1; i < 64; i += step {
 		w := &windowByPhase[i]
 		y[i] = w[0]*x[i] + w[1]*x[i+64] + w[2]*x[i+128] + w[3]*x[i+192] +
 			w[4]*x[i+256] + w[5]*x[i+320] + w[6]*x[i+384] + w[7]*x[i+448]

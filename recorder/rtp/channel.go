@@ -74,6 +74,7 @@ type Channel struct {
 	fed8    int64     // 8 kHz samples fed to the upsampler so far
 	done    int64     // next timeline position to read
 	scratch []float32 // Read's float output before rounding
+	seq     []float32 // ReadNarrow's 8 kHz samples
 	end16   int64     // timeline position past the last 16 kHz audio written
 	end8    int64     // 8 kHz position past the last 8 kHz audio written
 	pcm     []int16
@@ -368,6 +369,61 @@ func (c *Channel) ReadFloat(dst []float32, upTo int64) []float32 {
 		out[i] += float32(c.b16[k])
 		c.b16[k] = 0
 	}
+	c.done = upTo
+	return dst
+}
+
+// Narrow reports whether the timeline up to upTo holds only 8 kHz audio
+// (or none): ReadNarrow can then hand it on without upsampling.
+func (c *Channel) Narrow(upTo int64) bool { return c.end16 <= c.done }
+
+// ReadNarrow is ReadFloat for a stretch Narrow allows, with the 8 kHz
+// samples zero-stuffed instead of upsampled: each at twice its value on
+// the even positions (the same place ReadFloat puts it), zero on the odd.
+// Its spectrum holds the audio's mirror image above 4 kHz, which the
+// encoder's narrowband mode drops in the frequency domain, in place of
+// the upsampler's low-pass filter.
+func (c *Channel) ReadNarrow(dst []float32, upTo int64) []float32 {
+	upTo &^= 1
+	if upTo <= c.done {
+		return dst
+	}
+	var in [256]int16
+	if c.fed8 == 0 {
+		for i := range upLead / 2 {
+			in[i] = c.b8[i]
+			c.b8[i] = 0
+		}
+		c.up.Skip(in[:upLead/2])
+		c.fed8 = upLead / 2
+	}
+	// The 8 kHz samples for [done, upTo): the first upLead/2 were taken in
+	// the last read (the upsampler reads that far ahead) and are the last
+	// in its history; the rest come from the ring now.
+	seq := append(c.seq[:0], c.up.Recent(upLead/2)...)
+	from8, to8 := c.fed8, upTo/2+upLead/2
+	for p := from8; p < to8; {
+		n := int(min(to8-p, int64(len(in))))
+		for i := range n {
+			k := (p + int64(i)) & (window/2 - 1)
+			in[i] = c.b8[k]
+			c.b8[k] = 0
+		}
+		for _, v := range in[:n] {
+			seq = append(seq, float32(v))
+		}
+		c.up.Skip(in[:n])
+		p += int64(n)
+	}
+	c.seq = seq
+	start := len(dst)
+	n := int(upTo - c.done)
+	dst = slices.Grow(dst, n)[:start+n]
+	out := dst[start:]
+	for j, v := range seq[:n/2] {
+		out[2*j], out[2*j+1] = 2*v, 0
+	}
+	c.fed8 = to8
 	c.done = upTo
 	return dst
 }

@@ -290,3 +290,49 @@ func TestDriftCorrectedInSilence(t *testing.T) {
 		t.Errorf("the channels are up to %.1f ms apart, beyond the 20 ms each may be off", float64(apart)/8)
 	}
 }
+
+// TestReadNarrow: narrowband audio read zero-stuffed has each 8 kHz sample
+// at twice its value where ReadFloat puts it (the even positions), and
+// zeros between; switching between the two reads keeps the timeline whole.
+func TestReadNarrow(t *testing.T) {
+	pkts := stream(200, 1, 31)
+	end := pkts[len(pkts)-1].at.Add(20 * time.Millisecond)
+	wide, narrow := NewChannel(t0, pcmu), NewChannel(t0, pcmu)
+	var w, n []float32
+	for k, p := range pkts {
+		if f := int64(p.at.Sub(t0)-200*time.Millisecond) * Rate / int64(time.Second); f > wide.Done() {
+			w = wide.ReadFloat(w, f)
+			if k%50 < 25 { // half the reads narrow, half wide
+				if !narrow.Narrow(f) {
+					t.Fatal("a G.711 channel is not narrowband")
+				}
+				n = narrow.ReadNarrow(n, f)
+			} else {
+				n = narrow.ReadFloat(n, f)
+			}
+		}
+		wide.Push(p.at, p.data)
+		narrow.Push(p.at, p.data)
+	}
+	last := int64(end.Sub(t0)) * Rate / int64(time.Second)
+	w, n = wide.ReadFloat(w, last), narrow.ReadNarrow(n, last)
+	if len(w) != len(n) {
+		t.Fatalf("%d samples read wide, %d mixed", len(w), len(n))
+	}
+	narrowEven, mismatches := 0, 0
+	for i := 0; i < len(w); i += 2 {
+		switch {
+		case n[i] == 2*w[i] && n[i+1] == 0 && (w[i] != 0 || w[i+1] != 0):
+			narrowEven++ // a zero-stuffed pair
+		case n[i] == w[i] && n[i+1] == w[i+1]:
+			// read wide in both
+		default:
+			if mismatches++; mismatches < 5 {
+				t.Logf("pair %d: wide %v %v, mixed %v %v", i/2, w[i], w[i+1], n[i], n[i+1])
+			}
+		}
+	}
+	if mismatches != 0 || narrowEven < len(w)/8 {
+		t.Errorf("%d pairs neither zero-stuffed nor equal, %d zero-stuffed of %d", mismatches, narrowEven, len(w)/2)
+	}
+}

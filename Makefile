@@ -53,10 +53,12 @@ check: test
 bench: deps
 	{ $(GO) test -run '^$$' -bench . -benchtime 10x ./recorder/mp3; \
 	  $(GO) test -run '^$$' -bench . -benchtime 2s ./recorder/track; \
-	  $(GO) test -run '^$$' -bench . -benchtime 5x ./recorder/mix; \
+	  $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 20m ./recorder/mix; \
 	  $(GO) test -run '^$$' -bench . ./storage/vault; \
+	  $(GO) test -run '^$$' -bench . -benchtime 3x ./storage/archive; \
 	  $(GO) test -run '^$$' -bench . -benchtime 200x -timeout 20m ./storage/index; \
-	  $(GO) test -run '^$$' -bench . -benchtime 5x ./tests; } | $(GO) run ./tests/benchtable
+	  $(GO) test -run '^$$' -bench EncryptionShare -benchtime 5x ./tests; \
+	  $(GO) test -run '^$$' -bench ConcurrentRSS -benchtime 1x -timeout 20m ./tests; } | $(GO) run ./tests/benchtable
 
 # fuzz runs each fuzz target briefly (FUZZTIME=30s for longer).
 FUZZTIME ?= 10s

@@ -1,10 +1,14 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"net/netip"
 	"slices"
 	"syscall"
@@ -122,8 +126,8 @@ func toneCalls(n int, dur time.Duration) []ct.Frame {
 	var frames []ct.Frame
 	for i := range n {
 		d := &ct.Dialog{CallID: fmt.Sprintf("share-%d", i),
-			Caller: party(fmt.Sprint(200+i), fmt.Sprintf("10.1.%d.1", i), 4000, "a"),
-			Callee: party(fmt.Sprintf("0163296%04d", i), fmt.Sprintf("10.2.%d.1", i), 6000, "b")}
+			Caller: party(fmt.Sprint(200+i), fmt.Sprintf("10.1.%d.%d", i/250, 1+i%250), 4000, "a"),
+			Callee: party(fmt.Sprintf("0163296%04d", i), fmt.Sprintf("10.2.%d.%d", i/250, 1+i%250), 6000, "b")}
 		frames = append(frames, ct.ToneCall(d, t0.Add(time.Duration(i)*time.Millisecond), dur, 400+float64(i), 1200+float64(i))...)
 	}
 	slices.SortStableFunc(frames, func(x, y ct.Frame) int { return x.Time.Compare(y.Time) })
@@ -141,4 +145,40 @@ func recordPcap(tb testing.TB, pcap []byte, sink mix.Sink) {
 		tb.Fatal(err)
 	}
 	p.Close("capture_end")
+}
+
+// BenchmarkConcurrentRSS records 100 and then 1,000 concurrent calls with
+// `recorderd extract` from a capture file, and reports the process's peak
+// resident memory: what the box needs for that many calls at once
+// (capture, tracking, mixing and encoding; the MP3s go to files).
+func BenchmarkConcurrentRSS(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n, "calls"), func(b *testing.B) {
+			dir := b.TempDir()
+			pcap := filepath.Join(dir, "calls.pcap")
+			f, err := os.Create(pcap)
+			if err != nil {
+				b.Fatal(err)
+			}
+			w := bufio.NewWriterSize(f, 1<<20)
+			if err := ct.WritePcap(w, 1, toneCalls(n, 6*time.Second)); err != nil {
+				b.Fatal(err)
+			}
+			w.Flush()
+			f.Close()
+			var peak int64
+			for b.Loop() {
+				out := filepath.Join(dir, fmt.Sprint("out", peak))
+				cmd := exec.Command(recorderd, "extract", pcap, "-out", out)
+				if msg, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("extract: %v\n%s", err, msg)
+				}
+				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+				peak = max(peak, ru.Maxrss) // KiB
+				os.RemoveAll(out)
+			}
+			b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
+			b.ReportMetric(float64(peak)/float64(n), "KiB/call")
+		})
+	}
 }

@@ -203,8 +203,9 @@ func (r *Recorder) advance(rec *recording, t time.Time, least int64) {
 		return
 	}
 	for upTo > rec.ch[0].Done() {
-		// At most a second at a time, within what a channel holds.
-		step := min(upTo, rec.ch[0].Done()+rtp.Rate)
+		// A frame's worth at a time (the encoder's state stays hot through
+		// the batch all the same): the buffers stay small.
+		step := min(upTo, rec.ch[0].Done()+576)
 		// Narrowband on both sides (G.711): zero-stuffed, and the encoder
 		// drops the mirror image, instead of upsampling each side.
 		narrow := rec.ch[0].Narrow(step) && rec.ch[1].Narrow(step)

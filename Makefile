@@ -13,7 +13,7 @@ export CGO_ENABLED := 0
 TEST_DEBS := lame ffmpeg mpg123 sox tshark sip-tester baresip
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test check bench run deps clean fuzz
+.PHONY: all build test check bench bench-instructions run deps clean fuzz
 
 all: build
 
@@ -59,6 +59,13 @@ bench: deps
 	  $(GO) test -run '^$$' -bench . -benchtime 200x -timeout 20m ./storage/index; \
 	  $(GO) test -run '^$$' -bench EncryptionShare -benchtime 5x ./tests; \
 	  $(GO) test -run '^$$' -bench ConcurrentRSS -benchtime 1x -timeout 20m ./tests; } | $(GO) run ./tests/benchtable
+
+# bench-instructions counts the recording path's instructions and lame's
+# on the same audio under callgrind: repeatable where CPU time is noisy.
+bench-instructions: deps
+	@command -v valgrind >/dev/null || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
+	scripts/instructions.sh
 
 # fuzz runs each fuzz target briefly (FUZZTIME=30s for longer).
 FUZZTIME ?= 10s

@@ -45,7 +45,6 @@ type Sink struct {
 	log  *slog.Logger
 	mp3  mp3.Config
 	cfg  Config
-	open map[*track.Call]string // calls being recorded (the capture goroutine's)
 }
 
 // New returns a sink recording into a.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -95,6 +97,7 @@ func TestInspectGolden(t *testing.T) {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
 			out, _ := inspect(t, f)
+			out = stableIDs(out)
 			golden := filepath.Join("testdata", "inspect", name+".jsonl")
 			if *update {
 				os.MkdirAll(filepath.Dir(golden), 0o755)
@@ -112,6 +115,23 @@ func TestInspectGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// callIDs matches the random ids the box gives calls.
+var callIDs = regexp.MustCompile(`"c[0-9a-f]{32}"`)
+
+// stableIDs replaces each call id with its order of first appearance, so
+// that output with random ids compares with a golden file.
+func stableIDs(b []byte) []byte {
+	seen := map[string]string{}
+	return callIDs.ReplaceAllFunc(b, func(id []byte) []byte {
+		s, ok := seen[string(id)]
+		if !ok {
+			s = fmt.Sprintf(`"call-%d"`, len(seen)+1)
+			seen[string(id)] = s
+		}
+		return []byte(s)
+	})
 }
 
 // TestInspectFacts checks what tshark and the capture's authors say of each

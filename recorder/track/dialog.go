@@ -1,6 +1,8 @@
 package track
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"regexp"
@@ -286,7 +288,7 @@ func (t *Tracker) midDialog(m *message) *Call {
 func (t *Tracker) newCall(m *message) *Call {
 	t.stats.CallsStarted++
 	c := &Call{
-		ID:         callHash(m.callID, t.now),
+		ID:         newID(),
 		SIPCallIDs: []string{m.callID},
 		Start:      Time{t.now},
 		Flags:      []string{},
@@ -389,10 +391,13 @@ func fingerprint(callID string, cseq uint32, method string, status int, fromTag,
 	return h.Sum64()
 }
 
-func callHash(callID string, at time.Time) string {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%d", callID, at.UnixNano())
-	return fmt.Sprintf("c%012x", h.Sum64()&0xffffffffffff)
+// newID returns a call id: 128 random bits, assigned by the box. It is
+// never derived from what the wire says, so no capture can make a call
+// whose id is another's.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return "c" + hex.EncodeToString(b[:])
 }
 
 var dtmfRelay = regexp.MustCompile(`(?i)signal\s*=\s*([0-9*#A-D])`)

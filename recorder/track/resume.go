@@ -150,7 +150,7 @@ func (t *Tracker) wake(z *dormant) *Call {
 	t.stats.CallsStarted++
 	t.stats.CallsResumed++
 	c := &Call{
-		ID:             callHash(firstOr(d.SIPCallIDs, d.ID)+"\x00restarted", t.now),
+		ID:             newID(),
 		ConversationID: d.ConversationID,
 		SIPCallIDs:     slices.Clone(d.SIPCallIDs),
 		Start:          Time{t.now},
@@ -237,11 +237,4 @@ func (t *Tracker) expireDormant() {
 			t.dormantMedia[k] = zs
 		}
 	}
-}
-
-func firstOr(s []string, or string) string {
-	if len(s) > 0 {
-		return s[0]
-	}
-	return or
 }

@@ -69,7 +69,7 @@ func (t *Tracker) unsignalled(f, back *candidate, d *capture.Datagram) {
 		callee = d.Src
 	}
 	c := &Call{
-		ID:         callHash("rtp:"+f.src.String()+"-"+callee.String(), f.first),
+		ID:         newID(),
 		Start:      Time{f.first},
 		Direction:  Unknown,
 		Flags:      []string{"unsignalled", "capture_integrity"},

@@ -96,14 +96,22 @@ func runIngest(ctx context.Context, args []string, log *slog.Logger, stdout, std
 		return err
 	}
 	defer src.Close()
-	n := 0
-	sink := recording.New(a, recording.Config{Mix: cfg.Storage.Mix(), Track: cfg.Calls.Track(), OnFinish: func(i mix.Info) {
-		if i.Err == nil {
-			n++
-		}
-	}}, log)
+	stored, known := 0, 0
+	sink := recording.New(a, recording.Config{Mix: cfg.Storage.Mix(), Track: cfg.Calls.Track(), SkipStored: true,
+		OnFinish: func(i mix.Info) {
+			switch {
+			case i.Err == nil:
+				stored++
+			case errors.Is(i.Err, recording.ErrAlreadyStored):
+				known++
+			}
+		}}, log)
 	readErr := record(ctx, a, sink, src, "capture_end")
-	fmt.Fprintf(stdout, "%d recordings stored in %s\n", n, cfg.Storage.DataDir)
+	fmt.Fprintf(stdout, "%d recordings stored in %s", stored, cfg.Storage.DataDir)
+	if known > 0 {
+		fmt.Fprintf(stdout, "; %d already stored, left as they were", known)
+	}
+	fmt.Fprintln(stdout)
 	return readErr
 }
 

@@ -1,8 +1,11 @@
 package recording
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -25,7 +28,11 @@ type Archive interface {
 	SaveLive(id string, state []byte)
 	DropLive(ids ...string)
 	Live() (map[string][]byte, error)
+	BySource(source string) (string, error)
 }
+
+// ErrAlreadyStored is a call that the archive already holds (SkipStored).
+var ErrAlreadyStored = errors.New("recording: the call is already stored")
 
 var _ Archive = (*archive.Archive)(nil)
 
@@ -37,6 +44,10 @@ type Config struct {
 	OnFinish func(mix.Info)
 	// OnEvent, if set, also sees each tracker event.
 	OnEvent func(track.Event)
+	// SkipStored leaves alone every call the archive already holds from
+	// the same source (Record.Source): a capture ingested twice changes
+	// nothing the second time. Its recordings finish with ErrAlreadyStored.
+	SkipStored bool
 }
 
 // Sink records calls into an archive.
@@ -45,6 +56,7 @@ type Sink struct {
 	log  *slog.Logger
 	mp3  mp3.Config
 	cfg  Config
+	skip map[*track.Call]bool // SkipStored: calls already stored (the capture goroutine's)
 }
 
 // New returns a sink recording into a.
@@ -52,7 +64,7 @@ func New(a Archive, cfg Config, log *slog.Logger) *Sink {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Sink{a: a, log: log, mp3: cfg.Mix.Format(), cfg: cfg}
+	return &Sink{a: a, log: log, mp3: cfg.Mix.Format(), cfg: cfg, skip: map[*track.Call]bool{}}
 }
 
 // Pipeline is the configuration of a recording pipeline that stores
@@ -65,6 +77,9 @@ func (s *Sink) Pipeline() pipeline.Config {
 
 // Create starts a call's recording in the archive (mix.Sink).
 func (s *Sink) Create(c *track.Call) (io.WriteCloser, error) {
+	if s.skip[c] {
+		return nil, ErrAlreadyStored
+	}
 	r := Record(c)
 	r.Recording = index.Recording{Bitrate: s.mp3.Bitrate, Channels: s.mp3.Channels}
 	w, err := s.a.Create(r)
@@ -77,6 +92,21 @@ func (s *Sink) Create(c *track.Call) (io.WriteCloser, error) {
 // event keeps the index in step with the tracker, and keeps what is
 // needed to follow each call in progress after a restart.
 func (s *Sink) event(e track.Event) {
+	if s.cfg.SkipStored && e.Kind == track.CallStarted && !s.skip[e.Call] {
+		id, err := s.a.BySource(SourceKey(e.Call))
+		if err != nil || id != "" {
+			s.skip[e.Call] = true // unreadable counts as stored: nothing is overwritten
+		}
+	}
+	if s.skip[e.Call] {
+		if e.Kind == track.CallEnded {
+			delete(s.skip, e.Call)
+		}
+		if s.cfg.OnEvent != nil {
+			s.cfg.OnEvent(e)
+		}
+		return
+	}
 	switch e.Kind {
 	case track.CallStarted, track.CallEnded, track.Transferred:
 		s.a.SaveCall(Record(e.Call))
@@ -96,6 +126,12 @@ func (s *Sink) event(e track.Event) {
 
 // finished notes what the recorder says of a finished recording.
 func (s *Sink) finished(i mix.Info) {
+	if errors.Is(i.Err, ErrAlreadyStored) {
+		if s.cfg.OnFinish != nil {
+			s.cfg.OnFinish(i)
+		}
+		return
+	}
 	if i.Err != nil && !errors.Is(i.Err, archive.ErrDiskFull) {
 		s.log.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)
 	}
@@ -146,6 +182,7 @@ func Record(c *track.Call) *index.Record {
 	r := &index.Record{ID: c.ID, ConversationID: c.ConversationID, SIPCallIDs: slices.Clone(c.SIPCallIDs)}
 	r.Start, r.Answered, r.End = c.Start.Time, c.Answered.Time, c.End.Time
 	r.EndReason, r.Direction, r.Continues = c.EndReason, string(c.Direction), c.Continues
+	r.Source = SourceKey(c)
 	r.From = party(c.From)
 	r.To = party(c.To)
 	r.Numbers, r.Flags = slices.Clone(c.Numbers), slices.Clone(c.Flags)
@@ -169,6 +206,24 @@ func Record(c *track.Call) *index.Record {
 		}
 	}
 	return r
+}
+
+// SourceKey names a call as the wire showed it: a digest of its first
+// SIP Call-ID, the caller's tag and the start (or, for an unsignalled
+// call, its addresses and start). The same capture ingested twice gives
+// the same keys; nothing an attacker chooses can match another call's
+// key without being that call.
+func SourceKey(c *track.Call) string {
+	h := sha256.New()
+	if len(c.SIPCallIDs) > 0 {
+		fmt.Fprintf(h, "sip\x00%s\x00", c.SIPCallIDs[0])
+	}
+	if len(c.Legs) > 0 {
+		l := c.Legs[0]
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", l.FromTag, l.Caller, l.Callee)
+	}
+	fmt.Fprintf(h, "%d", c.Start.UnixNano())
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func party(p track.Party) index.Party {

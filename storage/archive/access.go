@@ -239,6 +239,10 @@ func (a *Archive) AuditConfig(cfg any) error {
 	return a.audit("system", "config", digest, "configuration in force at start: "+string(b))
 }
 
+// BySource returns the id of the call recorded from a wire source (see
+// index.Record.Source), or "" when none is.
+func (a *Archive) BySource(source string) (string, error) { return a.index.BySource(source) }
+
 // AuditLog returns the audit log, oldest first.
 func (a *Archive) AuditLog() ([]index.Entry, error) { return a.index.AuditLog() }
 
@@ -264,8 +268,8 @@ func (a *Archive) RunPurge(ctx context.Context, every time.Duration) error {
 	for {
 		if res, err := a.Purge(); err != nil {
 			a.log.Error("retention purge failed", "err", err)
-		} else if res.Shredded+res.Held+res.Failed > 0 {
-			a.log.Info("retention purge", "shredded", res.Shredded, "held", res.Held, "failed", res.Failed)
+		} else {
+			a.log.Info("retention purge", "shredded", res.Shredded, "held", res.Held, "kept_young", res.Young, "failed", res.Failed)
 		}
 		select {
 		case <-ctx.Done():

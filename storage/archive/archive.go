@@ -81,6 +81,7 @@ func Open(cfg Config, log *slog.Logger) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
+	v.SetClock(cfg.Now)
 	ix, err := index.Open(filepath.Join(cfg.DataDir, "index.db"), index.Options{Shared: true})
 	if err != nil {
 		return nil, err

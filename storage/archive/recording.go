@@ -75,9 +75,9 @@ func (a *Archive) Create(r *index.Record) (*Writer, error) {
 	r.Recording.File, r.Recording.State = r.ID+".crv", index.StateRecording
 	w := &Writer{a: a, id: r.ID, h: sha256.New()}
 	a.do(func() {
-		vw, err := a.vault.Create(r.ID)
+		vw, err := a.vault.Create(r.ID) // refuses an id already in the vault
 		if err == nil {
-			if err = a.index.Put(r); err != nil {
+			if err = a.index.StartRecording(r); err != nil { // refuses one already recorded
 				vw.Close()
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,6 +17,7 @@ var (
 	ErrNotFound = errors.New("index: no such call")
 	ErrHeld     = errors.New("index: call is under legal hold")
 	ErrCorrupt  = errors.New("index: record does not decode")
+	ErrExists   = errors.New("index: a call with this id is already stored")
 )
 
 // present is the value of a secondary-index key.
@@ -29,6 +31,7 @@ var (
 	bHolds    = []byte("holds")
 	bAudit    = []byte("audit")
 	bLive     = []byte("live")
+	bBySource = []byte("by_source")
 )
 
 // Party is one end of a call.
@@ -94,6 +97,9 @@ type Record struct {
 	Recording      Recording `json:"recording"`
 	Purged         time.Time `json:"purged,omitzero"`     // a tombstone: the audio was shredded at retention's end
 	Continues      string    `json:"continues,omitempty"` // the call this one continues after the recorder restarted
+	// Source names the call as the wire showed it (a digest of its first
+	// Call-ID, tag and start): a capture ingested twice is known by it.
+	Source string `json:"source,omitempty"`
 }
 
 // Index is an open index file.
@@ -127,7 +133,7 @@ func Open(path string, o Options) (*Index, error) {
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit, bLive} {
+		for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit, bLive, bBySource} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -253,6 +259,11 @@ func index(tx *bolt.Tx, r *Record) error {
 			return err
 		}
 	}
+	if r.Source != "" {
+		if err := tx.Bucket(bBySource).Put([]byte(r.Source), []byte(r.ID)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -264,6 +275,48 @@ func unindex(tx *bolt.Tx, r *Record) {
 	for _, e := range r.Extensions {
 		tx.Bucket(bByExt).Delete(secKey(e, r.Start, r.ID))
 	}
+	if r.Source != "" {
+		tx.Bucket(bBySource).Delete([]byte(r.Source))
+	}
+}
+
+// StartRecording stores a call with its new recording. A call already in
+// the index (its metadata, stored as the call began) keeps its flags; one
+// that already has a recording is refused (ErrExists) and left as it was:
+// no recording is ever replaced.
+func (ix *Index) StartRecording(r *Record) error {
+	err := ix.update(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bCalls).Get([]byte(r.ID)); v != nil {
+			old, err := Decode(v)
+			if err != nil {
+				return fmt.Errorf("call %s: %w", r.ID, err)
+			}
+			if old.Recording.State != StateNone || !old.Purged.IsZero() {
+				return fmt.Errorf("call %s: %w", r.ID, ErrExists)
+			}
+			for _, f := range old.Flags {
+				if !slices.Contains(r.Flags, f) {
+					r.Flags = append(r.Flags, f)
+				}
+			}
+		}
+		return put(tx, r)
+	})
+	if err != nil {
+		return fmt.Errorf("index: start recording: %w", err)
+	}
+	return nil
+}
+
+// BySource returns the id of the call recorded from the wire's call
+// source (see Record.Source), or "" when there is none.
+func (ix *Index) BySource(source string) (string, error) {
+	var id string
+	err := ix.view(func(tx *bolt.Tx) error {
+		id = string(tx.Bucket(bBySource).Get([]byte(source)))
+		return nil
+	})
+	return id, err
 }
 
 // Get returns one call.

@@ -25,6 +25,7 @@ type Result struct {
 	Shredded int
 	Held     int // expired but under legal hold: kept
 	Failed   int // not shredded: the shred failed, or the hold could not be read (kept: fail closed)
+	Young    int // the call started before the cut-off, but its recording was made after it: kept
 }
 
 // Purge shreds every recording that started before now minus the
@@ -40,6 +41,21 @@ func (p *Purger) Purge() (Result, error) {
 	for _, r := range old {
 		if !r.Purged.IsZero() {
 			continue // a tombstone already
+		}
+		if r.Recording.State.HasAudio() {
+			// The index's start is only where to look: the recording's own
+			// authenticated creation time decides. A record edited to look
+			// old, or an old call ingested today, is not shredded early.
+			created, err := p.Vault.Created(r.ID)
+			switch {
+			case err != nil:
+				res.Failed++
+				p.Log.Error("purge: the recording's creation time is unreadable: kept", "call_id", r.ID, "err", err)
+				continue
+			case created.After(cutoff):
+				res.Young++
+				continue
+			}
 		}
 		// The hold check, the shred and the tombstone are one transaction:
 		// a hold placed meanwhile waits for it, and a hold that cannot be

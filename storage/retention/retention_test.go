@@ -24,6 +24,7 @@ func TestPurge(t *testing.T) {
 		id  string
 		age time.Duration
 	}{{"old", 0}, {"held", time.Hour}, {"young", 4 * 365 * 24 * time.Hour}} {
+		v.SetClock(func() time.Time { return t0.Add(c.age) })
 		w, _ := v.Create(c.id)
 		w.Write([]byte("mp3 audio"))
 		w.Close()
@@ -57,5 +58,36 @@ func TestPurge(t *testing.T) {
 	// A second purge does nothing more.
 	if res, _ := p.Purge(); res.Shredded != 0 {
 		t.Errorf("second purge shredded %d", res.Shredded)
+	}
+}
+
+// TestPurgeKeysOnTheRecordingsOwnTime: a record made to look old (an
+// edited start, or an old call ingested today) is not shredded: the
+// recording's authenticated creation time decides.
+func TestPurgeKeysOnTheRecordingsOwnTime(t *testing.T) {
+	dir := t.TempDir()
+	k, _ := vault.NewKey()
+	v, _ := vault.New(filepath.Join(dir, "rec"), &vault.Keyring{Current: k}, nil)
+	ix, err := index.Open(filepath.Join(dir, "index.db"), index.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	v.SetClock(func() time.Time { return now.Add(-time.Hour) })
+	w, _ := v.Create("today")
+	w.Write([]byte("mp3 audio"))
+	w.Close()
+	// Its index entry claims 2015.
+	ix.Put(&index.Record{ID: "today", Start: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC), Recording: index.Recording{State: index.StateComplete}})
+	p := &Purger{Vault: v, Index: ix, Retention: 5 * 365 * 24 * time.Hour, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
+	res, err := p.Purge()
+	if err != nil || res.Shredded != 0 || res.Young != 1 {
+		t.Fatalf("Purge = %+v, %v; want the recording kept", res, err)
+	}
+	if rd, err := v.Open("today"); err != nil {
+		t.Errorf("the recording made today was shredded: %v", err)
+	} else {
+		rd.Close()
 	}
 }

@@ -45,6 +45,10 @@ func (v *Vault) path(id string) (string, error) {
 	return filepath.Join(v.dir, id+".crv"), nil
 }
 
+// SetClock sets the clock that dates new recordings (time.Now by
+// default): tests date recordings in the past.
+func (v *Vault) SetClock(now func() time.Time) { v.now = now }
+
 // Writer writes one recording: every full chunk is sealed, written and
 // synced at once; Close seals the last (final) chunk.
 type Writer struct {
@@ -346,6 +350,21 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 
 // Close closes the file.
 func (r *Reader) Close() error { return r.f.Close() }
+
+// Created returns when a recording was started, from its header, which
+// is authenticated (a chunk it is bound into decrypts) before it is
+// believed. Retention keys on this, never on the index's metadata.
+func (v *Vault) Created(id string) (time.Time, error) {
+	r, err := v.OpenPartial(id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer r.Close()
+	if r.chunks == 0 {
+		return time.Time{}, fmt.Errorf("vault: %s: %w (no chunk authenticates the header)", id, ErrTruncated)
+	}
+	return r.created, nil
+}
 
 // List returns the ids of the recordings in the vault, sorted.
 func (v *Vault) List() ([]string, error) {

@@ -1,0 +1,86 @@
+package tests
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	ct "callrec/recorder/capture/capturetest"
+)
+
+// writeCall writes a capture of one 2-second call with the given Call-ID
+// and start.
+func writeCall(t *testing.T, callID string, start time.Time) string {
+	t.Helper()
+	p := func(user, ip, tag string) ct.Party {
+		a := netip.MustParseAddr(ip)
+		return ct.Party{User: user, SIP: netip.AddrPortFrom(a, 5060), RTP: netip.AddrPortFrom(a, 4000), Tag: tag}
+	}
+	d := &ct.Dialog{CallID: callID, Caller: p("+441632960001", "203.0.113.5", "a"), Callee: p("201", "10.0.0.21", "b")}
+	path := filepath.Join(t.TempDir(), "call.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := ct.WritePcap(f, 1, ct.ToneCall(d, start, 2*time.Second, 440, 880)); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestForgedCallIDCannotShred replays defect 1 of the attack: a capture
+// with the Call-ID of a stored call and a start in 2015 is ingested, then
+// the retention purge runs. The stored call keeps its record and its
+// recording; the forged one is a call of its own.
+func TestForgedCallIDCannotShred(t *testing.T) {
+	b := newBox(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	b.must("ingest", writeCall(t, "victim@10.0.0.21", now.Add(-time.Hour)))
+	victim := b.calls()[0]
+	out := b.must("ingest", writeCall(t, "victim@10.0.0.21", time.Date(2015, 3, 1, 9, 0, 0, 0, time.UTC)))
+	if !strings.Contains(out, "1 recordings stored") {
+		t.Errorf("ingest of the forged capture: %s", out)
+	}
+	calls := b.calls()
+	if len(calls) != 2 || calls[0].ID == calls[1].ID {
+		t.Fatalf("calls after the forged ingest: %+v; want two calls with their own ids", calls)
+	}
+	// The daily purge (the daemon runs it at start).
+	log, stop, _ := b.startDaemon()
+	waitFor(t, "the retention purge", 10*time.Second, func() bool { return strings.Contains(log.String(), "msg=\"retention purge\"") })
+	if !strings.Contains(log.String(), "shredded=0") {
+		t.Errorf("the purge shredded: %s", log)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range b.calls() {
+		if c.Recording.State != "complete" {
+			t.Errorf("call %s: recording %q after the purge; want both kept (each recording was made today)", c.ID, c.Recording.State)
+		}
+	}
+	if v := b.must("verify"); !strings.Contains(v, "2 recordings checked, 0 problems") {
+		t.Errorf("verify: %s", v)
+	}
+	b.must("export", "-call", victim.ID, "-out", filepath.Join(b.dir, "victim.mp3"), "-why", "check")
+}
+
+// TestReingestChangesNothing replays defect 8: the same capture ingested
+// twice is stored once; the second run says so and changes nothing.
+func TestReingestChangesNothing(t *testing.T) {
+	b := newBox(t)
+	pcap := writeCall(t, "again@10.0.0.21", time.Now().UTC().Add(-time.Hour))
+	b.must("ingest", pcap)
+	before := b.must("calls")
+	out := b.must("ingest", pcap)
+	if !strings.Contains(out, "0 recordings stored") || !strings.Contains(out, "1 already stored") {
+		t.Errorf("second ingest: %s", out)
+	}
+	if after := b.must("calls"); after != before {
+		t.Errorf("the index changed:\nbefore %s\nafter  %s", before, after)
+	}
+}

@@ -1,8 +1,10 @@
 package tests
 
 import (
+	"bytes"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,5 +84,86 @@ func TestReingestChangesNothing(t *testing.T) {
 	}
 	if after := b.must("calls"); after != before {
 		t.Errorf("the index changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// TestRotateUnderDaemonRefused replays defect 2: with the daemon running,
+// `keys rotate` on another data directory with the live key is refused,
+// the key file is unchanged, and the daemon's recordings still open.
+func TestRotateUnderDaemonRefused(t *testing.T) {
+	needRoot(t)
+	b := newBox(t)
+	b.must("ingest", writeCall(t, "rot@x", time.Now().UTC().Add(-time.Hour)))
+	_, stop, _ := b.startDaemon()
+	keyFile := filepath.Join(b.dir, "keys", "kek")
+	before, _ := os.ReadFile(keyFile)
+	other := filepath.Join(t.TempDir(), "other")
+	out, err := exec.Command(recorderd, "keys", "rotate", "-data", other, "-key", keyFile).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "in use by a running daemon") {
+		t.Errorf("keys rotate beside the daemon: %v\n%s", err, out)
+	}
+	if after, _ := os.ReadFile(keyFile); !bytes.Equal(before, after) {
+		t.Error("the key file changed")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if v := b.must("verify"); !strings.Contains(v, "1 recordings checked, 0 problems") {
+		t.Errorf("verify: %s", v)
+	}
+}
+
+// TestMissingKeyIsFatal replays defect 5: with the key file gone, no
+// command makes a new key: each stops with an error naming the key the
+// recordings need.
+func TestMissingKeyIsFatal(t *testing.T) {
+	b := newBox(t)
+	b.must("ingest", writeCall(t, "key@x", time.Now().UTC().Add(-time.Hour)))
+	bound, _ := os.ReadFile(filepath.Join(b.dir, "data", "kek.id"))
+	keyFile := filepath.Join(b.dir, "keys", "kek")
+	os.Rename(keyFile, keyFile+".away")
+	for _, cmd := range [][]string{{"verify"}, {"ingest", writeCall(t, "key2@x", time.Now())}, {"export", "-call", "x", "-out", filepath.Join(t.TempDir(), "x.mp3"), "-why", "t"}, {"calls"}} {
+		out, err := b.run(cmd[0], cmd[1:]...)
+		if err == nil || !strings.Contains(out, strings.TrimSpace(string(bound))) {
+			t.Errorf("%v without its key: %v\n%s\nwant an error naming key %s", cmd, err, out, bound)
+		}
+		if _, err := os.Stat(keyFile); err == nil {
+			t.Fatalf("%v made a new key file", cmd)
+		}
+	}
+}
+
+// TestHelpTouchesNothing replays defect 3: -h and --help on every command
+// print help, exit 0, and create nothing, in the working directory or at
+// the default paths.
+func TestHelpTouchesNothing(t *testing.T) {
+	defaults := []string{"/var/lib/callrec", "/etc/callrec"}
+	existed := map[string]bool{}
+	for _, d := range defaults {
+		_, err := os.Stat(d)
+		existed[d] = err == nil
+	}
+	cmds := [][]string{{"run"}, {"inspect"}, {"extract"}, {"ingest"}, {"calls"}, {"export"}, {"verify"},
+		{"audit"}, {"audit", "verify"}, {"audit", "list"}, {"keys"}, {"keys", "init"}, {"keys", "rotate"},
+		{"keys", "export-recovery"}, {"hold"}, {"release"}, {"status"}, {"encode"}}
+	for _, c := range cmds {
+		for _, h := range []string{"-h", "--help"} {
+			dir := t.TempDir()
+			cmd := exec.Command(recorderd, append(c, h)...)
+			cmd.Dir = dir
+			cmd.Stdin = strings.NewReader("some stdin that must not be encoded")
+			out, err := cmd.CombinedOutput()
+			if exitCode(err) != 0 || len(out) == 0 {
+				t.Errorf("recorderd %v %s: exit %d, output %q; want help and 0", c, h, exitCode(err), out)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("recorderd %v %s created %v", c, h, entries)
+			}
+			for _, d := range defaults {
+				if _, err := os.Stat(d); err == nil && !existed[d] {
+					t.Fatalf("recorderd %v %s created %s", c, h, d)
+				}
+			}
+		}
 	}
 }

@@ -119,7 +119,7 @@ func TestDiskFull(t *testing.T) {
 	b := newBox(t)
 	data := filepath.Join(b.dir, "data")
 	os.MkdirAll(data, 0o700)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", data).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", data).CombinedOutput(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("mount tmpfs: %v %s", err, out)
 		}

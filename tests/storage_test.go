@@ -39,7 +39,13 @@ type box struct {
 	dir string
 }
 
-func newBox(t *testing.T) *box { return &box{t: t, dir: t.TempDir()} }
+// newBox makes an empty data directory and its key, as an installer does
+// with `recorderd keys init`.
+func newBox(t *testing.T) *box {
+	b := &box{t: t, dir: t.TempDir()}
+	b.must("keys", "init")
+	return b
+}
 
 func (b *box) args(cmd string, more ...string) []string {
 	return append(append([]string{cmd}, more...), "-data", filepath.Join(b.dir, "data"), "-key", filepath.Join(b.dir, "keys", "kek"))

@@ -258,6 +258,10 @@ func runVerify(args []string, log *slog.Logger, stdout, stderr io.Writer) error 
 
 // runAudit handles `audit verify` and `audit list`.
 func runAudit(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stderr, "audit: usage: recorderd audit verify|list [-data DIR]")
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "list") {
 		return usageError{"audit: usage: recorderd audit verify|list [-data DIR]"}
 	}
@@ -288,10 +292,32 @@ func runAudit(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// runKeys handles `keys rotate` and `keys export-recovery`.
+// runKeys handles `keys init`, `keys rotate` and `keys export-recovery`.
 func runKeys(args []string, log *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "rotate" && args[0] != "export-recovery") {
-		return usageError{"keys: usage: recorderd keys rotate | export-recovery -out FILE"}
+	const use = "keys: usage: recorderd keys init | rotate | export-recovery -out FILE"
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stderr, use)
+		return flag.ErrHelp
+	}
+	if len(args) == 0 || (args[0] != "init" && args[0] != "rotate" && args[0] != "export-recovery") {
+		return usageError{use}
+	}
+	if args[0] == "init" {
+		fs := newFlags("keys init", stderr)
+		load := storageFlags(fs)
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		fp, err := archive.InitKey(cfg.Storage.Archive(recording.Format{}))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "key %s made in %s for %s: back it up now with 'recorderd keys export-recovery'\n", fp, cfg.Storage.KeyFile, cfg.Storage.DataDir)
+		return nil
 	}
 	fs := newFlags("keys "+args[0], stderr)
 	load := storageFlags(fs)

@@ -17,6 +17,7 @@ import (
 	"callrec/firmware/recording"
 	"callrec/firmware/status"
 	"callrec/recorder/pipeline"
+	"callrec/storage/archive"
 )
 
 // runDaemon runs the appliance until ctx is done: live capture on the
@@ -70,7 +71,14 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 // serve runs the box's parts until ctx is done or one fails, then closes
 // every recording in progress and drains the disk worker.
 func serve(ctx context.Context, ifaces []string, load func() (config.Config, error), feed, purgeEvery time.Duration, pnl *panel.Panel, log *slog.Logger) error {
-	a, cfg, err := openArchive(load, log)
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	// Only the daemon's first start, on an empty data directory, makes a key.
+	acfg := cfg.Storage.Archive(recording.Format{})
+	acfg.CreateKey = true
+	a, err := archive.Open(acfg, log)
 	if err != nil {
 		return err
 	}

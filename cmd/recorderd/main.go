@@ -60,7 +60,7 @@ commands:
   export   write one recording as MP3 (audited)
   verify   check every recording against the index
   audit    verify or list the audit log
-  keys     rotate the key-encryption key, or export a recovery copy
+  keys     make the first key (init), rotate it, or export a recovery copy
   hold     put a call under legal hold (release lifts it); both audited
   status   print the running daemon's status (disk, faults, counters)
   encode   encode raw 16-bit little-endian PCM from stdin to MP3 on stdout
@@ -133,6 +133,11 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
 	}
 	return nil
+}
+
+// isHelp reports whether an argument asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
 }
 
 // parseWithFile parses flags around one capture-file argument, which may

@@ -35,7 +35,7 @@ func openArchive(t *testing.T, reserve int64) *archive.Archive {
 	t.Helper()
 	dir := t.TempDir()
 	a, err := archive.Open(archive.Config{DataDir: filepath.Join(dir, "data"), KeyFile: filepath.Join(dir, "kek"),
-		Reserve: reserve, Retention: 5 * 365 * 24 * time.Hour, Format: recording.Format{}}, nil)
+		Reserve: reserve, Retention: 5 * 365 * 24 * time.Hour, Format: recording.Format{}, CreateKey: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

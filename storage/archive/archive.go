@@ -24,6 +24,9 @@ type Config struct {
 	// are the bare stream and recovered recordings have no duration.
 	Format Format
 	Now    func() time.Time // the clock (default time.Now)
+	// CreateKey lets Open make the key-encryption key when there is no key
+	// file and the data directory is empty (the daemon's first start).
+	CreateKey bool
 }
 
 // Format is what the archive needs to know of the MP3 streams it stores
@@ -48,6 +51,7 @@ type Archive struct {
 	vault *vault.Vault
 	index *index.Index
 	lock  *os.File // the daemon lock, when this process holds it
+	klock *os.File // the key file's lock, with it
 
 	// The disk worker (worker.go).
 	wmu   sync.RWMutex // senders hold it shared while queueing; Run takes it to stop
@@ -70,12 +74,9 @@ func Open(cfg Config, log *slog.Logger) (*Archive, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	keys, created, err := vault.LoadOrCreateKeys(cfg.KeyFile)
+	keys, err := loadKeys(cfg, log)
 	if err != nil {
 		return nil, err
-	}
-	if created {
-		log.Warn("created a new key-encryption key: back it up with 'recorderd keys export-recovery'", "file", cfg.KeyFile)
 	}
 	v, err := vault.New(filepath.Join(cfg.DataDir, "recordings"), keys, log)
 	if err != nil {
@@ -93,7 +94,8 @@ func Open(cfg Config, log *slog.Logger) (*Archive, error) {
 func (a *Archive) Close() error {
 	if a.lock != nil {
 		a.lock.Close()
-		a.lock = nil
+		a.klock.Close()
+		a.lock, a.klock = nil, nil
 	}
 	return a.index.Close()
 }
@@ -101,9 +103,9 @@ func (a *Archive) Close() error {
 // Index is the archive's index, for what is not yet an operation here.
 func (a *Archive) Index() *index.Index { return a.index }
 
-// Lock takes the data directory's daemon lock, held until Close: one
-// recording process per data directory. It fails at once with ErrLocked
-// if another process holds it.
+// Lock takes the data directory's daemon lock and the key file's lock,
+// held until Close: one recording process per data directory, and per
+// key. It fails at once with ErrLocked if another process holds either.
 func (a *Archive) Lock() error {
 	if a.lock != nil {
 		return nil
@@ -119,7 +121,12 @@ func (a *Archive) Lock() error {
 		f.Close()
 		return fmt.Errorf("%w: %s", ErrLocked, a.cfg.DataDir)
 	}
-	a.lock = f
+	kf, err := lockKeyFile(a.cfg.KeyFile)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	a.lock, a.klock = f, kf
 	return nil
 }
 

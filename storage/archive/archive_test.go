@@ -34,7 +34,7 @@ func (fakeFormat) SampleRate() int                          { return 16000 }
 func openTest(t testing.TB, dir string, mod ...func(*Config)) *Archive {
 	t.Helper()
 	cfg := Config{DataDir: filepath.Join(dir, "data"), KeyFile: filepath.Join(dir, "keys", "kek"),
-		Retention: 3 * 365 * 24 * time.Hour, Format: fakeFormat{}}
+		Retention: 3 * 365 * 24 * time.Hour, Format: fakeFormat{}, CreateKey: true}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -419,5 +419,82 @@ func TestAuditConfig(t *testing.T) {
 	log, _ := a.AuditLog()
 	if len(log) != 2 {
 		t.Errorf("%d config entries, want 2 (one per change)", len(log))
+	}
+}
+
+// TestKeyBinding: a data directory is bound to its key; another key, or a
+// missing key file, is refused before anything is touched, and no key is
+// ever made in place of a missing one.
+func TestKeyBinding(t *testing.T) {
+	dir := t.TempDir()
+	a := openTest(t, dir)
+	write(t, a, "r", audio("r", 3000))
+	a.Close()
+	cfg := Config{DataDir: filepath.Join(dir, "data"), KeyFile: filepath.Join(dir, "keys", "kek"), CreateKey: true}
+	bound, _ := os.ReadFile(filepath.Join(cfg.DataDir, bindingFile))
+
+	// Another key file.
+	other := Config{DataDir: cfg.DataDir, KeyFile: filepath.Join(t.TempDir(), "kek")}
+	if _, err := InitKey(Config{DataDir: t.TempDir(), KeyFile: other.KeyFile}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(other, nil); !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), strings.TrimSpace(string(bound))) {
+		t.Errorf("Open with another key = %v, want ErrWrongKey naming %s", err, bound)
+	}
+	// A missing key file: refused, naming the key, even with CreateKey.
+	missing := Config{DataDir: cfg.DataDir, KeyFile: filepath.Join(t.TempDir(), "kek"), CreateKey: true}
+	if _, err := Open(missing, nil); !errors.Is(err, ErrNoKeyFile) || !strings.Contains(err.Error(), strings.TrimSpace(string(bound))) {
+		t.Errorf("Open with no key file = %v, want ErrNoKeyFile naming the key", err)
+	}
+	if _, err := os.Stat(missing.KeyFile); err == nil {
+		t.Error("a key file was made in place of the missing one")
+	}
+	// keys init refuses a data directory that has recordings.
+	if _, err := InitKey(Config{DataDir: cfg.DataDir, KeyFile: filepath.Join(t.TempDir(), "kek")}); err == nil {
+		t.Error("keys init on a data directory in use succeeded")
+	}
+	// A new data directory and no key file: only CreateKey makes one.
+	fresh := Config{DataDir: filepath.Join(t.TempDir(), "data"), KeyFile: filepath.Join(t.TempDir(), "k", "kek")}
+	if _, err := Open(fresh, nil); !errors.Is(err, ErrNoKeyFile) {
+		t.Errorf("Open of a new directory without CreateKey = %v", err)
+	}
+	fresh.CreateKey = true
+	b, err := Open(fresh, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+}
+
+func TestOpenDirRefused(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "data"), 0o777)
+	os.Chmod(filepath.Join(dir, "data"), 0o777)
+	_, err := Open(Config{DataDir: filepath.Join(dir, "data"), KeyFile: filepath.Join(dir, "keys", "kek"), CreateKey: true}, nil)
+	if !errors.Is(err, ErrOpenDir) {
+		t.Errorf("Open of a world-writable data directory = %v, want ErrOpenDir", err)
+	}
+}
+
+// TestKeyLockAcrossDataDirs replays defect 2: while one process records
+// under a key, rotating that key from another data directory is refused,
+// and the key file is unchanged.
+func TestKeyLockAcrossDataDirs(t *testing.T) {
+	dir := t.TempDir()
+	daemon := openTest(t, dir)
+	if err := daemon.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(daemon.cfg.KeyFile)
+	other, err := Open(Config{DataDir: filepath.Join(t.TempDir(), "other"), KeyFile: daemon.cfg.KeyFile}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Rotate(Access{Who: "tech"}); !errors.Is(err, ErrLocked) {
+		t.Errorf("Rotate of the live key from another data directory = %v, want ErrLocked", err)
+	}
+	if after, _ := os.ReadFile(daemon.cfg.KeyFile); !bytes.Equal(before, after) {
+		t.Error("the key file changed")
 	}
 }

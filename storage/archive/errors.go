@@ -10,4 +10,7 @@ var (
 	ErrNoAudio       = errors.New("archive: the call has no recording")
 	ErrHashMismatch  = errors.New("archive: the recording does not match the SHA-256 in the index")
 	ErrNoAccountable = errors.New("archive: who and why are required for the audit log")
+	ErrNoKeyFile     = errors.New("archive: no key file")
+	ErrWrongKey      = errors.New("archive: the key file does not hold this data directory's key")
+	ErrOpenDir       = errors.New("archive: a directory others can write to is refused")
 )

@@ -39,6 +39,9 @@ func (a *Archive) Rotate(acc Access) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("archive: keys rotate: %w (the key file keeps both keys; run again)", err)
 	}
+	if err := writeBinding(a.cfg.DataDir, k); err != nil {
+		return n, fmt.Errorf("archive: keys rotate: %w (the key file keeps both keys; run again)", err)
+	}
 	a.keys.Old = nil
 	if err := vault.SaveKeys(a.cfg.KeyFile, a.keys); err != nil {
 		return n, err

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,26 +70,23 @@ func (r *Keyring) Find(id [8]byte) (Key, bool) {
 	return Key{}, false
 }
 
-// LoadOrCreateKeys reads the key file, or creates it with a new key (mode
-// 0600) when it does not exist. The file holds one hex key per line, the
-// current key first.
-func LoadOrCreateKeys(path string) (*Keyring, bool, error) {
-	r, err := LoadKeys(path)
-	if err == nil {
-		return r, false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, err
-	}
+// CreateKeys makes a key file holding a new key (mode 0600, in a
+// private directory). It refuses to replace an existing file: a key is
+// made once, by `recorderd keys init` or the first start on an empty data
+// directory.
+func CreateKeys(path string) (*Keyring, error) {
 	k, err := NewKey()
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	r = &Keyring{Current: k}
+	r := &Keyring{Current: k}
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fmt.Errorf("vault: key file %s: %w", path, os.ErrExist)
+	}
 	if err := SaveKeys(path, r); err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return r, true, nil
+	return r, nil
 }
 
 // LoadKeys reads a key file.
@@ -130,10 +126,12 @@ func LoadKeys(path string) (*Keyring, error) {
 	return &r, nil
 }
 
-// SaveKeys writes the key file atomically (a temporary file, fsync,
-// rename), mode 0600.
+// SaveKeys writes the key file atomically (a private temporary file made
+// afresh in the same directory, fsync, rename), mode 0600. The directory
+// is made 0700 if missing.
 func SaveKeys(path string, r *Keyring) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("vault: key file: %w", err)
 	}
 	var b strings.Builder
@@ -141,24 +139,25 @@ func SaveKeys(path string, r *Keyring) error {
 	for _, k := range append([]Key{r.Current}, r.Old...) {
 		b.WriteString(hex.EncodeToString(k.bytes[:]) + "\n")
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// CreateTemp opens with O_EXCL and a random name: no file planted in
+	// the directory (a symlink to elsewhere) is ever written through.
+	f, err := os.CreateTemp(dir, ".kek-*")
 	if err != nil {
 		return fmt.Errorf("vault: key file: %w", err)
 	}
-	if _, err := f.WriteString(b.String()); err != nil {
-		f.Close()
+	_, err = f.WriteString(b.String())
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("vault: key file: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("vault: key file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("vault: key file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("vault: key file: %w", err)
-	}
-	return nil
+	return syncDir(dir)
 }

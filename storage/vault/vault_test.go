@@ -276,17 +276,31 @@ func TestIDs(t *testing.T) {
 
 func TestKeyFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "keys", "kek")
-	r, created, err := LoadOrCreateKeys(p)
-	if err != nil || !created {
-		t.Fatalf("first start: %v, created %v", err, created)
+	r, err := CreateKeys(p)
+	if err != nil {
+		t.Fatalf("CreateKeys: %v", err)
 	}
 	st, _ := os.Stat(p)
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("key file mode %v, want 0600", st.Mode().Perm())
 	}
-	r2, created, err := LoadOrCreateKeys(p)
-	if err != nil || created || r2.Current.ID != r.Current.ID {
-		t.Fatalf("second start: %v, created %v", err, created)
+	if _, err := CreateKeys(p); !errors.Is(err, os.ErrExist) {
+		t.Errorf("CreateKeys over an existing key file = %v, want ErrExist", err)
+	}
+	r2, err := LoadKeys(p)
+	if err != nil || r2.Current.ID != r.Current.ID {
+		t.Fatalf("LoadKeys: %v", err)
+	}
+	// A symlink planted where an older version put its temporary file is
+	// not written through.
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("keep"), 0o644)
+	os.Symlink(victim, p+".tmp")
+	if err := SaveKeys(p, r2); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep" {
+		t.Errorf("SaveKeys wrote through a planted symlink: %q", b)
 	}
 	if strings.Contains(r.Current.String(), string(r.Current.bytes[:4])) || !strings.HasPrefix(r.Current.String(), "vault.Key(") {
 		t.Errorf("a key prints as %q", r.Current)

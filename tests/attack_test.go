@@ -2,10 +2,13 @@ package tests
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +168,67 @@ func TestHelpTouchesNothing(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestLiveFlood replays defect 4 live: 2,000 bogus INVITEs a second on
+// the tapped wire (UDP to the PBX's port, never answered) while SIPp makes
+// real calls. Every real call is recorded whole, and the kernel drops no
+// packet (reported when the daemon stops).
+func TestLiveFlood(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	if testing.Short() {
+		t.Skip("a live flood")
+	}
+	b := newBox(t)
+	log, stop, _ := b.startDaemon()
+	// The flood: pre-built INVITEs, each from its own port, to 5062.
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5062}
+	const rate, seconds = 2000, 12
+	flooded := make(chan int)
+	go func() { // ends after seconds
+		sent := 0
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for start := time.Now(); time.Since(start) < seconds*time.Second; <-tick.C {
+			for range rate / 100 {
+				msg := fmt.Sprintf("INVITE sip:01632960000@127.0.0.1:5062 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%d\r\n"+
+					"From: <sip:anonymous@127.0.0.1>;tag=f%d\r\nTo: <sip:01632960000@127.0.0.1>\r\nCall-ID: flood-%d@x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+					40000+sent%20000, sent, sent, sent)
+				conn.WriteToUDP([]byte(msg), to)
+				sent++
+			}
+		}
+		flooded <- sent
+	}()
+	time.Sleep(time.Second)
+	sippCalls(t, 5790, 10)
+	sent := <-flooded
+	time.Sleep(time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`kernel_drops=(\d+)`).FindStringSubmatch(log.String())
+	if m == nil {
+		t.Fatalf("no drop count in the log:\n%s", log)
+	}
+	t.Logf("%d bogus INVITEs sent; kernel drops %s", sent, m[1])
+	if m[1] != "0" {
+		t.Errorf("the kernel dropped %s packets under the flood", m[1])
+	}
+	whole := 0
+	for _, c := range b.calls() {
+		if c.Recording.State == "complete" && c.Recording.Duration >= 6500 {
+			whole++
+		}
+	}
+	if whole != 10 {
+		t.Errorf("%d of 10 real calls recorded whole under the flood", whole)
 	}
 }

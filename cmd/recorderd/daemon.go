@@ -102,7 +102,7 @@ func serve(ctx context.Context, ifaces []string, load func() (config.Config, err
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- a.Run(wctx) }() // returns after stopWorker, with the queue drained
 
-	col := &status.Collector{Version: version, Interfaces: ifaces, Archive: a, Pipeline: p}
+	col := &status.Collector{Version: version, Interfaces: ifaces, Archive: a, Pipeline: p, Attempts: sink}
 	health := func() panel.Health {
 		st := a.State()
 		stalled := time.Since(p.Alive()) > 10*feed+5*time.Second

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"callrec/recorder/mix"
@@ -57,6 +58,54 @@ type Sink struct {
 	mp3  mp3.Config
 	cfg  Config
 	skip map[*track.Call]bool // SkipStored: calls already stored (the capture goroutine's)
+	live map[*track.Call]bool // calls whose state is kept for a restart (the capture goroutine's)
+
+	attempts bucket        // unanswered attempts kept (the capture goroutine's)
+	dropped  atomic.Uint64 // unanswered attempts beyond the rate, not kept
+}
+
+// attemptsPerSecond and attemptBurst bound how many unanswered attempts
+// the index keeps: a real practice has a handful a minute; a flood has
+// thousands a second.
+const (
+	attemptsPerSecond = 5
+	attemptBurst      = 200
+)
+
+// bucket is a token bucket on the capture clock.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (b *bucket) allow(now time.Time) bool {
+	if b.last.IsZero() {
+		b.tokens = attemptBurst
+	} else if d := now.Sub(b.last).Seconds(); d > 0 {
+		b.tokens = min(b.tokens+d*attemptsPerSecond, attemptBurst)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// DroppedAttempts is how many unanswered attempts were not kept (beyond
+// the rate): the status page shows it.
+func (s *Sink) DroppedAttempts() uint64 { return s.dropped.Load() }
+
+// attempt is the compact record of a call that nothing answered: who
+// tried whom, when, and how it ended, without legs or media.
+func attempt(c *track.Call) *index.Record {
+	r := Record(c)
+	r.Legs, r.Codecs = nil, nil
+	if len(r.SIPCallIDs) > 1 {
+		r.SIPCallIDs = r.SIPCallIDs[:1]
+	}
+	r.Flags = append(r.Flags, "unanswered_attempt")
+	return r
 }
 
 // New returns a sink recording into a.
@@ -64,7 +113,7 @@ func New(a Archive, cfg Config, log *slog.Logger) *Sink {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Sink{a: a, log: log, mp3: cfg.Mix.Format(), cfg: cfg, skip: map[*track.Call]bool{}}
+	return &Sink{a: a, log: log, mp3: cfg.Mix.Format(), cfg: cfg, skip: map[*track.Call]bool{}, live: map[*track.Call]bool{}}
 }
 
 // Pipeline is the configuration of a recording pipeline that stores
@@ -107,16 +156,37 @@ func (s *Sink) event(e track.Event) {
 		}
 		return
 	}
-	switch e.Kind {
-	case track.CallStarted, track.CallEnded, track.Transferred:
-		s.a.SaveCall(Record(e.Call))
-	}
+	c := e.Call
 	switch e.Kind {
 	case track.CallEnded:
-		s.a.DropLive(e.Call.ID)
+		// Every call that anyone answered, rang or sent audio for goes to
+		// the index. An attempt that nothing answered (an INVITE and
+		// nothing since, as a flood of bogus INVITEs) is kept compactly,
+		// at most attemptsPerSecond on average, and counted when dropped.
+		if c.Responded() {
+			s.a.SaveCall(Record(c))
+		} else if s.attempts.allow(c.End.Time) {
+			s.a.SaveCall(attempt(c))
+		} else {
+			s.dropped.Add(1)
+		}
+		if s.live[c] {
+			delete(s.live, c)
+			s.a.DropLive(c.ID)
+		}
+	case track.Transferred:
+		if c.Responded() {
+			s.a.SaveCall(Record(c))
+		}
+	}
+	switch e.Kind {
 	case track.CallStarted, track.MediaChanged, track.Held, track.Resumed, track.Transferred:
-		if b, err := json.Marshal(e.Call.Dialog()); err == nil {
-			s.a.SaveLive(e.Call.ID, b)
+		// What a restart needs to follow the call, once it is a call.
+		if c.Responded() && !c.Ended() {
+			if b, err := json.Marshal(c.Dialog()); err == nil {
+				s.a.SaveLive(c.ID, b)
+				s.live[c] = true
+			}
 		}
 	}
 	if s.cfg.OnEvent != nil {

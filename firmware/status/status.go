@@ -65,6 +65,8 @@ type Collector struct {
 	// Stalled is how long capture may show no sign of life before it is a
 	// fault (default 10 s).
 	Stalled time.Duration
+	// Attempts, if set, counts unanswered call attempts not kept.
+	Attempts interface{ DroppedAttempts() uint64 }
 }
 
 // Snapshot is the box's state now.
@@ -91,7 +93,10 @@ func (c *Collector) Snapshot(now time.Time) Snapshot {
 		"sip_messages": ps.Track.SIPMessages, "sip_errors": ps.Track.SIPErrors, "rtp_packets": ps.Track.RTPPackets,
 		"packets": ps.Capture.Packets, "malformed": ps.Capture.Malformed,
 		"kernel_received": ps.Kernel.Received, "kernel_drops": ps.Kernel.Dropped,
-		"disk_full": boolUint(d.Full),
+		"disk_full": boolUint(d.Full), "calls_evicted_early": ps.Track.EarlyEvicted,
+	}
+	if c.Attempts != nil {
+		s.Metrics["attempts_dropped"] = c.Attempts.DroppedAttempts()
 	}
 	return s
 }

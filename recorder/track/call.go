@@ -57,6 +57,8 @@ type Call struct {
 	Continues      string    `json:"continues,omitempty"` // the call this continues after a restart
 
 	state        callState
+	early        bool // admitted with no response and no media, and still so
+	responded    bool // the callee side answered anything, or media flowed
 	lastActivity time.Time
 	endedAt      time.Time // when the call entered a final state
 	pending      string    // a CANCEL or final failure not yet believed: forking and
@@ -168,6 +170,11 @@ func (l *Leg) Call() *Call { return l.call }
 // CryptoKeys returns the SDES a=crypto lines each side offered, for SRTP
 // decryption. They are secrets: never log or print them.
 func (s *Stream) CryptoKeys() (caller, callee []string) { return s.keys[0], s.keys[1] }
+
+// Responded reports whether anything answered the call: a response from
+// the callee's side, or media. A call that never responded (an INVITE and
+// nothing since) is an attempt, not a conversation.
+func (c *Call) Responded() bool { return c.responded || !c.Answered.IsZero() }
 
 // Ended reports whether the call is over.
 func (c *Call) Ended() bool { return c.state == stateEnded }

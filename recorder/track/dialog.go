@@ -148,6 +148,7 @@ func (t *Tracker) response(m *message) {
 		}
 		c = t.midDialog(m) // a 200 OK for an INVITE we missed
 	}
+	t.heard(c) // any response (a PBX's 100 Trying comes at once): not a bogus attempt
 	l := c.legFor(m)
 	initial := m.cseq == l.initialCSeq
 	if c.state == stateEnded {
@@ -279,6 +280,7 @@ func (t *Tracker) midDialog(m *message) *Call {
 	c := t.newCall(m)
 	c.flag("missed_invite")
 	c.state = stateConfirmed
+	t.heard(c)
 	l := c.Legs[0]
 	l.ToTag = m.to.Tag()
 	t.emit(Event{Kind: CallStarted, Time: t.now, Call: c})

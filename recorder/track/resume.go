@@ -162,6 +162,7 @@ func (t *Tracker) wake(z *dormant) *Call {
 		Video:          d.Video,
 		Continues:      d.ID,
 		state:          stateConfirmed,
+		responded:      true,
 		lastActivity:   t.now,
 	}
 	if c.Numbers == nil {

@@ -59,6 +59,9 @@ func (t *Tracker) rtp(d *capture.Datagram) {
 		return
 	}
 	c.lastActivity = t.now
+	if !c.responded {
+		t.heard(c)
+	}
 	if toward == calleeSide {
 		st.CallerToCallee++
 	} else {

@@ -17,6 +17,12 @@ type Config struct {
 	TrunkDomains   []string       // SIP domains of the trunk
 	IdleTimeout    time.Duration  // no SIP and no RTP: the call ends (default 60 s)
 	MaxCalls       int            // active calls (default 10000)
+	// MaxEarly bounds calls that have had no response and no media (an
+	// INVITE and nothing since: a flood of bogus INVITEs looks like this).
+	// They are evicted first, oldest first, so a call that has been
+	// answered, or rings, or carries audio is never evicted by signalling
+	// (default 4096).
+	MaxEarly int
 	MaxCandidates  int            // unannounced RTP flows under watch (default 4096)
 	MaxFingerprint int            // recent SIP messages kept for de-duplication (default 65536)
 	// OnEvent receives every event, in order, on the goroutine that calls
@@ -34,6 +40,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxCalls == 0 {
 		c.MaxCalls = 10000
+	}
+	if c.MaxEarly == 0 {
+		c.MaxEarly = 4096
 	}
 	if c.MaxCandidates == 0 {
 		c.MaxCandidates = 4096
@@ -99,6 +108,7 @@ type Stats struct {
 	CallsStarted  uint64
 	CallsEnded    uint64
 	CallsEvicted  uint64 // ended early because MaxCalls was reached
+	EarlyEvicted  uint64 // calls with no response and no media ended to make room (of CallsEvicted)
 	CallsResumed  uint64 // calls followed again after the recorder restarted
 	DroppedFlows  uint64 // unannounced flows forgotten by the bound
 	ClockJumps    uint64 // capture timestamps that leapt forward and were ignored
@@ -114,6 +124,8 @@ type Tracker struct {
 
 	active   []*Call          // oldest first; ended calls are dropped lazily (see compact)
 	nActive  int              // calls in active that have not ended
+	early    []*Call          // calls admitted with no response and no media, oldest first (lazily pruned)
+	nEarly   int              // calls in early that are still early and have not ended
 	byCallID map[string]*Call // SIP Call-ID → its call (ended ones until pruned)
 	ended    []*Call          // ended, kept a while for late messages
 	media    map[netip.AddrPort]mediaRef
@@ -174,8 +186,19 @@ func (t *Tracker) compact() {
 
 // admit makes room for one more call, ending the oldest if the table is
 // full, and adds c.
+//
+// A new call that has had no response and no media yet joins the early
+// calls: their own budget (MaxEarly) is made room in by ending the oldest
+// of them, and a full table ends one of them before any other call.
 func (t *Tracker) admit(c *Call) {
+	if c.state == stateTrying {
+		for t.nEarly >= t.cfg.MaxEarly && t.evictEarly() {
+		}
+	}
 	for t.nActive >= t.cfg.MaxCalls && len(t.active) > 0 {
+		if t.evictEarly() {
+			continue
+		}
 		old := t.active[0]
 		t.active[0] = nil
 		t.active = t.active[1:]
@@ -187,6 +210,39 @@ func (t *Tracker) admit(c *Call) {
 	}
 	t.active = append(t.active, c)
 	t.nActive++
+	if c.state == stateTrying {
+		c.early = true
+		t.early = append(t.early, c)
+		t.nEarly++
+	}
+}
+
+// evictEarly ends the oldest early call still early, if there is one:
+// O(1) amortised, as calls that left the early list are skipped once.
+func (t *Tracker) evictEarly() bool {
+	for len(t.early) > 0 {
+		c := t.early[0]
+		t.early[0] = nil
+		t.early = t.early[1:]
+		if c.early && c.state != stateEnded {
+			t.stats.CallsEvicted++
+			t.stats.EarlyEvicted++
+			t.end(c, "evicted")
+			t.warnEvicted()
+			return true
+		}
+	}
+	return false
+}
+
+// heard takes a call out of the early calls: a response, or media, shows
+// it is a call someone is part of.
+func (t *Tracker) heard(c *Call) {
+	if c.early {
+		c.early = false
+		t.nEarly--
+	}
+	c.responded = true
 }
 
 // warnEvicted logs that the call table overflowed, at most once a
@@ -339,6 +395,10 @@ func (t *Tracker) endAt(c *Call, reason string, at time.Time) {
 		return
 	}
 	c.state, c.pending = stateEnded, ""
+	if c.early {
+		c.early = false
+		t.nEarly--
+	}
 	c.End = Time{at}
 	c.EndReason = reason
 	if reason == "" {

@@ -76,6 +76,7 @@ func (t *Tracker) unsignalled(f, back *candidate, d *capture.Datagram) {
 		Numbers:    []string{},
 		SIPCallIDs: []string{},
 		state:      stateConfirmed,
+		responded:  true,
 	}
 	c.ConversationID = c.ID
 	c.Answered = c.Start

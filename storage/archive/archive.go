@@ -55,9 +55,10 @@ type Archive struct {
 
 	// The disk worker (worker.go).
 	wmu   sync.RWMutex // senders hold it shared while queueing; Run takes it to stop
-	ops   chan func()  // nil when no worker runs: operations run inline
+	ops   chan op      // nil when no worker runs: operations run inline
 	runMu sync.Mutex   // one operation at a time, queued or inline
-	dirty map[*Writer]bool
+	dirty   map[*Writer]bool
+	pending []*index.Record // records to save in the next batch (the worker's)
 
 	mu       sync.Mutex
 	diskFull bool // the reserve was reached: new recordings are refused

@@ -16,19 +16,9 @@ import (
 // SaveCall stores what is known of a call (on the disk worker). It never
 // changes what the index holds of the call's recording, nor drops a flag
 // already there (the recorder's one_way, no_media… are not the tracker's).
-func (a *Archive) SaveCall(r *index.Record) {
-	a.do(func() { a.putCall(r) })
-}
-
-func (a *Archive) putCall(r *index.Record) {
-	if old, err := a.index.Get(r.ID); err == nil {
-		r.Recording, r.Purged = old.Recording, old.Purged
-		r.Flags = mergeFlags(r.Flags, old.Flags)
-	}
-	if err := a.index.Put(r); err != nil {
-		a.log.Error("index not updated", "call_id", r.ID, "err", err)
-	}
-}
+// Records are saved in batches, one index transaction for all those
+// queued since the last (see exec).
+func (a *Archive) SaveCall(r *index.Record) { a.queue(op{save: r}) }
 
 func mergeFlags(into, more []string) []string {
 	for _, f := range more {

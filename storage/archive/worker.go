@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"callrec/storage/index"
 )
 
 // SyncEvery is how often the disk worker makes written chunks durable:
@@ -26,7 +28,7 @@ func (a *Archive) Run(ctx context.Context) error {
 		a.wmu.Unlock()
 		return errors.New("archive: the disk worker is already running")
 	}
-	ch := make(chan func(), queueLen)
+	ch := make(chan op, queueLen)
 	a.ops = ch
 	a.wmu.Unlock()
 
@@ -38,6 +40,7 @@ func (a *Archive) Run(ctx context.Context) error {
 			a.exec(op, false)
 		case <-tick.C:
 			a.runMu.Lock()
+			a.flushCalls()
 			a.syncDirty()
 			a.runMu.Unlock()
 		case <-ctx.Done():
@@ -50,7 +53,7 @@ func (a *Archive) Run(ctx context.Context) error {
 // stop ends the worker: senders blocked on a full queue are served while
 // it waits for them, then what is queued runs and later operations run
 // inline, so operations keep their order.
-func (a *Archive) stop(ch chan func()) {
+func (a *Archive) stop(ch chan op) {
 	quit, helped := make(chan struct{}), make(chan struct{})
 	go func() { // exits when quit is closed
 		defer close(helped)
@@ -75,34 +78,69 @@ func (a *Archive) stop(ch chan func()) {
 		}
 	}
 	a.runMu.Lock()
+	a.flushCalls()
 	a.syncDirty()
 	a.runMu.Unlock()
 	a.ops = nil
 	a.wmu.Unlock()
 }
 
+// op is one disk operation: a function, or a call's record to save, which
+// is batched with the others queued (see flushCalls).
+type op struct {
+	fn   func()
+	save *index.Record
+}
+
 // do queues a disk operation for the worker, or runs it now when no
 // worker runs (a command-line tool, a test).
-func (a *Archive) do(op func()) {
+func (a *Archive) do(fn func()) { a.queue(op{fn: fn}) }
+
+func (a *Archive) queue(o op) {
 	a.wmu.RLock()
 	if ch := a.ops; ch != nil {
-		ch <- op
+		ch <- o
 		a.wmu.RUnlock()
 		return
 	}
 	a.wmu.RUnlock()
-	a.exec(op, true)
+	a.exec(o, true)
 }
 
+// maxBatch bounds the records saved in one index transaction.
+const maxBatch = 1024
+
 // exec runs one operation; inline (no worker), it also makes its writes
-// durable at once.
-func (a *Archive) exec(op func(), inline bool) {
+// durable at once. Records to save gather until another operation, the
+// sync tick or maxBatch, and go to the index in one transaction: a burst
+// of calls (a flood of attempts) costs one write per tick, not one each.
+func (a *Archive) exec(o op, inline bool) {
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
-	op()
+	if o.save != nil {
+		a.pending = append(a.pending, o.save)
+		if inline || len(a.pending) >= maxBatch {
+			a.flushCalls()
+		}
+		return
+	}
+	a.flushCalls() // what was queued before it, first
+	o.fn()
 	if inline {
 		a.syncDirty()
 	}
+}
+
+// flushCalls saves the gathered records. The caller holds runMu.
+func (a *Archive) flushCalls() {
+	if len(a.pending) == 0 {
+		return
+	}
+	if err := a.index.Save(a.pending...); err != nil {
+		a.log.Error("index not updated", "calls", len(a.pending), "err", err)
+	}
+	clear(a.pending)
+	a.pending = a.pending[:0]
 }
 
 // syncDirty syncs every recording written since the last sync. The caller
@@ -124,7 +162,7 @@ func (a *Archive) Wait() {
 }
 
 // queued returns the worker's queue, or nil when none runs.
-func (a *Archive) queued() chan func() {
+func (a *Archive) queued() chan op {
 	a.wmu.RLock()
 	defer a.wmu.RUnlock()
 	return a.ops

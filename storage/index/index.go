@@ -280,6 +280,35 @@ func unindex(tx *bolt.Tx, r *Record) {
 	}
 }
 
+// Save stores what is known of calls, in one transaction. A call already
+// stored keeps its recording, its tombstone and its flags (the recorder's
+// one_way, no_media…, which the tracker does not know); only the rest is
+// updated.
+func (ix *Index) Save(rs ...*Record) error {
+	err := ix.update(func(tx *bolt.Tx) error {
+		for _, r := range rs {
+			if v := tx.Bucket(bCalls).Get([]byte(r.ID)); v != nil {
+				if old, err := Decode(v); err == nil {
+					r.Recording, r.Purged = old.Recording, old.Purged
+					for _, f := range old.Flags {
+						if !slices.Contains(r.Flags, f) {
+							r.Flags = append(r.Flags, f)
+						}
+					}
+				}
+			}
+			if err := put(tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index: save: %w", err)
+	}
+	return nil
+}
+
 // StartRecording stores a call with its new recording. A call already in
 // the index (its metadata, stored as the call began) keeps its flags; one
 // that already has a recording is refused (ErrExists) and left as it was:

@@ -12,19 +12,19 @@ import (
 // Config classifies calls and bounds the tracker; a zero field takes the
 // default.
 type Config struct {
-	Plan           sip.NumberPlan
-	TrunkPeers     []netip.Prefix // addresses of the ITSP's SIP trunk
-	TrunkDomains   []string       // SIP domains of the trunk
-	IdleTimeout    time.Duration  // no SIP and no RTP: the call ends (default 60 s)
-	MaxCalls       int            // active calls (default 10000)
+	Plan         sip.NumberPlan
+	TrunkPeers   []netip.Prefix // addresses of the ITSP's SIP trunk
+	TrunkDomains []string       // SIP domains of the trunk
+	IdleTimeout  time.Duration  // no SIP and no RTP: the call ends (default 60 s)
+	MaxCalls     int            // active calls (default 10000)
 	// MaxEarly bounds calls that have had no response and no media (an
 	// INVITE and nothing since: a flood of bogus INVITEs looks like this).
 	// They are evicted first, oldest first, so a call that has been
 	// answered, or rings, or carries audio is never evicted by signalling
 	// (default 4096).
-	MaxEarly int
-	MaxCandidates  int            // unannounced RTP flows under watch (default 4096)
-	MaxFingerprint int            // recent SIP messages kept for de-duplication (default 65536)
+	MaxEarly       int
+	MaxCandidates  int // unannounced RTP flows under watch (default 4096)
+	MaxFingerprint int // recent SIP messages kept for de-duplication (default 65536)
 	// OnEvent receives every event, in order, on the goroutine that calls
 	// Handle. It must not keep the Call past the call's end without copying.
 	OnEvent func(Event)

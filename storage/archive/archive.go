@@ -54,9 +54,9 @@ type Archive struct {
 	klock *os.File // the key file's lock, with it
 
 	// The disk worker (worker.go).
-	wmu   sync.RWMutex // senders hold it shared while queueing; Run takes it to stop
-	ops   chan op      // nil when no worker runs: operations run inline
-	runMu sync.Mutex   // one operation at a time, queued or inline
+	wmu     sync.RWMutex // senders hold it shared while queueing; Run takes it to stop
+	ops     chan op      // nil when no worker runs: operations run inline
+	runMu   sync.Mutex   // one operation at a time, queued or inline
 	dirty   map[*Writer]bool
 	pending []*index.Record // records to save in the next batch (the worker's)
 

@@ -148,7 +148,7 @@ func TestHelpTouchesNothing(t *testing.T) {
 	}
 	cmds := [][]string{{"run"}, {"inspect"}, {"extract"}, {"ingest"}, {"calls"}, {"export"}, {"verify"},
 		{"audit"}, {"audit", "verify"}, {"audit", "list"}, {"keys"}, {"keys", "init"}, {"keys", "rotate"},
-		{"keys", "export-recovery"}, {"hold"}, {"release"}, {"status"}, {"encode"}}
+		{"keys", "export-recovery"}, {"hold"}, {"release"}, {"status"}, {"encode"}, {"index"}, {"index", "rebuild"}}
 	for _, c := range cmds {
 		for _, h := range []string{"-h", "--help"} {
 			dir := t.TempDir()

@@ -162,6 +162,64 @@ func TestDiskFull(t *testing.T) {
 	}
 }
 
+// TestDiskFillsMidCall replays part of defect 15: after the disk filled
+// in the middle of a call, its recording could not be exported until a
+// restart, and verify suggested a command that does not exist. Now the
+// recording is closed on what was written whole before the failure, at
+// the call's end: exportable and verified at once, the daemon still
+// running, and its state says the disk failed.
+func TestDiskFillsMidCall(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	b := newBox(t)
+	data := filepath.Join(b.dir, "data")
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", data).CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("mount tmpfs: %v %s", err, out)
+		}
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", data).Run() })
+	cfg := filepath.Join(b.dir, "recorder.toml")
+	os.WriteFile(cfg, []byte("[storage]\nreserve_mb = 4\n"), 0o600)
+	log, stop, _ := b.startDaemon("-config", cfg)
+	done := make(chan struct{})
+	go func() { sippCalls(t, 5590, 1); close(done) }()
+	waitFor(t, "the call to be recording", 10*time.Second, func() bool {
+		cs := b.calls()
+		return len(cs) == 1 && cs[0].Recording.State == "recording"
+	})
+	// Two seconds in, fill the disk to the last byte, for two seconds.
+	time.Sleep(2 * time.Second)
+	junk := filepath.Join(data, "junk")
+	exec.Command("dd", "if=/dev/zero", "of="+junk, "bs=64k").Run()
+	time.Sleep(2 * time.Second)
+	os.Remove(junk)
+	<-done
+	var c storedCall
+	waitFor(t, "the recording to be closed", 15*time.Second, func() bool {
+		cs := b.calls()
+		if len(cs) == 1 {
+			c = cs[0]
+		}
+		return c.Recording.State != "" && c.Recording.State != "recording"
+	})
+	if c.Recording.State != "failed" || c.Recording.Size == 0 {
+		t.Errorf("recording %+v; want failed, with what was written before", c.Recording)
+	}
+	out := filepath.Join(b.dir, "call.mp3")
+	b.must("export", "-call", c.ID, "-out", out) // the daemon still runs
+	if l, _ := decodeMP3(t, out); len(l) < 16000 {
+		t.Errorf("exported %d samples; want at least the second before the disk filled", len(l))
+	}
+	if v := b.must("verify"); !strings.Contains(v, "1 recordings checked, 0 problems") {
+		t.Errorf("verify: %s", v)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("daemon: %v\n%s", err, log)
+	}
+}
+
 // TestRestartMidCall kills the daemon in the middle of five calls and
 // starts it again at once while they go on: each call's first part is
 // recovered with its length, and the rest is recorded as part two of the

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,8 +48,15 @@ func newBox(t *testing.T) *box {
 	return b
 }
 
+// args makes a command line on the box's directories. A command that is
+// audited, and must say why, says it is this test unless the test gives
+// its own -why (the tests of the refusal give an empty one).
 func (b *box) args(cmd string, more ...string) []string {
-	return append(append([]string{cmd}, more...), "-data", filepath.Join(b.dir, "data"), "-key", filepath.Join(b.dir, "keys", "kek"))
+	args := append(append([]string{cmd}, more...), "-data", filepath.Join(b.dir, "data"), "-key", filepath.Join(b.dir, "keys", "kek"))
+	if (cmd == "calls" || cmd == "export" || cmd == "index") && !slices.Contains(more, "-why") {
+		args = append(args, "-why", "test "+b.t.Name())
+	}
+	return args
 }
 
 func (b *box) run(cmd string, more ...string) (string, error) {
@@ -229,7 +237,7 @@ func sippCalls(t *testing.T, port, n int) {
 	t.Helper()
 	dir := t.TempDir()
 	os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap"))
-	p := func(x int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + itoa(x)) }
+	p := strconv.Itoa
 	uas := exec.Command("sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", p(port), "-mi", "127.0.0.1", "-mp", p(port+10000),
 		"-rtp_echo", "-m", p(n), "-timeout", "60s", "-nostdin")
 	uas.Dir = dir
@@ -245,15 +253,6 @@ func sippCalls(t *testing.T, port, n int) {
 	}
 }
 
-func itoa(n int) string { return strings.TrimSpace(string([]byte(fmtInt(n)))) }
-
-func fmtInt(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return fmtInt(n/10) + string(rune('0'+n%10))
-}
-
 // TestRunRecordsLive records a live SIPp call with the daemon, stops it
 // cleanly, and exports the recording.
 func TestRunRecordsLive(t *testing.T) {
@@ -266,8 +265,17 @@ func TestRunRecordsLive(t *testing.T) {
 		cs := b.calls()
 		return len(cs) == 1 && cs[0].Recording.State == "complete"
 	})
+	// `status` knows the daemon runs from its lock (defect 15 of the
+	// attack), and shows the audit head.
+	waitFor(t, "status", 10*time.Second, func() bool {
+		out, err := b.run("status")
+		return err == nil && strings.Contains(out, `"audit_head"`)
+	})
 	if err := stop(); err != nil {
 		t.Fatalf("daemon exit after SIGTERM: %v", err)
+	}
+	if out, err := b.run("status"); exitCode(err) != 1 || !strings.Contains(out, "not running") {
+		t.Errorf("status after the daemon stopped: exit %d\n%s", exitCode(err), out)
 	}
 	// A configuration change is audited at the next start, once.
 	if log := b.must("audit", "list"); strings.Count(log, `"action":"config"`) != 1 {

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
-	"strings"
 	"syscall"
 	"time"
 
@@ -188,38 +187,28 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-27T09:00:00Z) or a date (2026-11-27)", s)
 }
 
-// runExport writes a recording's MP3, decrypted, and audits it.
+// runExport writes a recording's MP3, decrypted, to a new private file,
+// and audits it.
 func runExport(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
 	fs := newFlags("export", stderr)
 	load := storageFlags(fs)
 	id := fs.String("call", "", "call id (required)")
-	out := fs.String("out", "", "MP3 file to write (required)")
-	access := accessFlags(fs, "why, for the audit log (e.g. a subject access request reference)")
+	out := fs.String("out", "", "MP3 file to write (required): made new, mode 0600")
+	force := fs.Bool("force", false, "replace -out if it exists (atomically: a link there is replaced, not followed)")
+	access := accessFlags(fs, "why, for the audit log (required: e.g. a subject access request reference)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *id == "" || *out == "" {
-		return usageError{"export: usage: recorderd export -call ID -out FILE.mp3 [-who NAME] [-why REASON]"}
+		return usageError{"export: usage: recorderd export -call ID -out FILE.mp3 -why REASON [-who NAME] [-force]"}
 	}
 	a, _, err := openArchive(load, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	ex, err := a.ExportFile(access(), *id, *out, *force)
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	w := bufio.NewWriter(f)
-	ex, err := a.Export(access(), *id, w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(*out)
 		return err
 	}
 	partial := ""
@@ -342,11 +331,9 @@ func runKeys(args []string, log *slog.Logger, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(stdout, "key rotated: %d recordings re-wrapped\n", n)
 		return nil
 	}
-	pass := os.Getenv("CALLREC_RECOVERY_PASSPHRASE")
-	if pass == "" {
-		fmt.Fprintf(stderr, "recovery passphrase (at least %d characters): ", archive.MinPassphrase)
-		line, _ := bufio.NewReader(stdin).ReadString('\n')
-		pass = strings.TrimRight(line, "\r\n")
+	pass, err := passphrase(stdin, stderr)
+	if err != nil {
+		return err
 	}
 	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
@@ -364,18 +351,20 @@ func runKeys(args []string, log *slog.Logger, stdin io.Reader, stdout, stderr io
 	return nil
 }
 
-// runHold puts a call under legal hold, or releases it; both audited.
+// runHold puts a call under legal hold, or releases one of its holds;
+// both need a reason, and both are audited.
 func runHold(name string, args []string, log *slog.Logger, stdout, stderr io.Writer) error {
 	fs := newFlags(name, stderr)
 	load := storageFlags(fs)
 	id := fs.String("call", "", "call id (required)")
+	hold := fs.String("hold", "", "release: the hold to release (required when the call has several)")
 	who := fs.String("who", osUser(), "who, for the audit log")
-	reason := fs.String("reason", "", "the reason (required for a hold): a complaint, a police request…")
+	reason := fs.String("reason", "", "the reason (required): the complaint or police request; for a release, why it ends")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *id == "" || (name == "hold" && *reason == "") {
-		return usageError{name + ": usage: recorderd " + name + " -call ID -reason TEXT [-who NAME]"}
+	if *id == "" || *reason == "" {
+		return usageError{name + ": usage: recorderd " + name + " -call ID -reason TEXT [-hold HOLD-ID] [-who NAME]"}
 	}
 	a, _, err := openArchive(load, log)
 	if err != nil {
@@ -383,14 +372,60 @@ func runHold(name string, args []string, log *slog.Logger, stdout, stderr io.Wri
 	}
 	defer a.Close()
 	acc := archive.Access{Who: *who, Why: *reason}
+	var h index.Hold
 	if name == "hold" {
-		err = a.Hold(acc, *id)
+		h, err = a.Hold(acc, *id)
 	} else {
-		err = a.Release(acc, *id)
+		h, err = a.Release(acc, *id, *hold)
+	}
+	if errors.Is(err, index.ErrAmbiguous) {
+		hs, _ := a.Holds(*id)
+		for _, h := range hs {
+			fmt.Fprintf(stderr, "  hold %s by %s on %s: %s\n", h.ID, h.By, h.At.Format("2006-01-02"), h.Reason)
+		}
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: call %s\n", name, *id)
+	hs, err := a.Holds(*id)
+	fmt.Fprintf(stdout, "%s: call %s, hold %s (%s); %d holds remain on the call\n", name, *id, h.ID, h.Reason, len(hs))
+	return err
+}
+
+// runIndex handles `index rebuild`: a new index from the vault alone.
+func runIndex(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
+	const use = "index: usage: recorderd index rebuild -why REASON [-who NAME] (stop the daemon first)"
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stderr, use)
+		return flag.ErrHelp
+	}
+	if len(args) == 0 || args[0] != "rebuild" {
+		return usageError{use}
+	}
+	fs := newFlags("index rebuild", stderr)
+	load := storageFlags(fs)
+	access := accessFlags(fs, "why, for the audit log (required: e.g. the fault ticket)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	res, err := archive.RebuildIndex(cfg.Storage.Archive(recording.Format{}), access(), log)
+	for _, p := range res.Unreadable {
+		fmt.Fprintln(stdout, "UNREADABLE", p)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "index rebuilt: %d recordings (%d without metadata, %d unreadable), %d holds, %d audit entries carried over\n",
+		res.Recordings, len(res.NoMeta), len(res.Unreadable), res.Holds, res.Audit)
+	if res.AuditLost > 0 {
+		fmt.Fprintf(stdout, "WARNING: %d audit entries could not be carried over; the rebuild's audit entry names them\n", res.AuditLost)
+	}
+	if res.Old != "" {
+		fmt.Fprintf(stdout, "the old index is kept as %s\n", res.Old)
+	}
 	return nil
 }

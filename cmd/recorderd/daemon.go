@@ -127,6 +127,7 @@ func serve(ctx context.Context, ifaces []string, load func() (config.Config, err
 	g.Go(func() error { return col.Run(gctx, cfg.Storage.DataDir, 5*time.Second, log) }) // until gctx is done
 	g.Go(func() error { return a.WatchDisk(gctx, 5*time.Second) })                       // until gctx is done
 	g.Go(func() error { return a.RunPurge(gctx, purgeEvery) })                           // until gctx is done
+	g.Go(func() error { return a.LogAuditHead(gctx, 24*time.Hour) })                     // until gctx is done
 	err = g.Wait()
 	// Finish what is in progress: every open recording is closed properly.
 	p.Close("stopped")

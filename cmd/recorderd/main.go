@@ -61,7 +61,8 @@ commands:
   verify   check every recording against the index
   audit    verify or list the audit log
   keys     make the first key (init), rotate it, or export a recovery copy
-  hold     put a call under legal hold (release lifts it); both audited
+  hold     put a call under a legal hold (release lifts one); both audited
+  index    rebuild the index from the recordings alone (index rebuild)
   status   print the running daemon's status (disk, faults, counters)
   encode   encode raw 16-bit little-endian PCM from stdin to MP3 on stdout
   version  print the version
@@ -99,6 +100,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runKeys(args, log, stdin, stdout, stderr)
 	case "hold", "release":
 		return runHold(cmd, args, log, stdout, stderr)
+	case "index":
+		return runIndex(args, log, stdout, stderr)
 	case "status":
 		return runStatus(args, stdout, stderr)
 	case "version":

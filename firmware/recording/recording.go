@@ -194,6 +194,10 @@ func (s *Sink) event(e track.Event) {
 	}
 }
 
+// FlagDiskFull marks a call not recorded because the disk was full (below
+// its reserve) when it was answered.
+const FlagDiskFull = "not_recorded:disk_full"
+
 // finished notes what the recorder says of a finished recording.
 func (s *Sink) finished(i mix.Info) {
 	if errors.Is(i.Err, ErrAlreadyStored) {
@@ -202,7 +206,11 @@ func (s *Sink) finished(i mix.Info) {
 		}
 		return
 	}
-	if i.Err != nil && !errors.Is(i.Err, archive.ErrDiskFull) {
+	switch {
+	case errors.Is(i.Err, archive.ErrDiskFull):
+		// Refused at the start for lack of space: said so on the call.
+		i.Flags = append(slices.Clone(i.Flags), FlagDiskFull)
+	case i.Err != nil:
 		s.log.Error("recording incomplete", "call_id", i.Call.ID, "err", i.Err)
 	}
 	s.a.Finish(i.Call.ID, archive.Finished{Duration: i.Duration, Samples: i.Samples, Flags: i.Flags})

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,7 +127,8 @@ func TestCallsReachTheArchive(t *testing.T) {
 }
 
 // TestDiskFullSkipsTheRecordingKeepsTheCall: with no room, the call is
-// still in the index (who called whom), without audio.
+// still in the index (who called whom), without audio, flagged as not
+// recorded for lack of space, not as one-way (defect 15 of the attack).
 func TestDiskFullSkipsTheRecording(t *testing.T) {
 	a := openArchive(t, 1<<62)
 	d := &ct.Dialog{CallID: "full-1", Caller: party("+441632960002", "203.0.113.6", "a"), Callee: party("202", "10.0.0.22", "b")}
@@ -140,6 +142,9 @@ func TestDiskFullSkipsTheRecording(t *testing.T) {
 	}
 	if r.Recording.State.HasAudio() || r.From.E164 != "+441632960002" {
 		t.Errorf("record %+v", r)
+	}
+	if !slices.Contains(r.Flags, recording.FlagDiskFull) || slices.ContainsFunc(r.Flags, func(f string) bool { return strings.HasPrefix(f, "one_way") }) {
+		t.Errorf("flags %v, want %s and no one_way", r.Flags, recording.FlagDiskFull)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"callrec/recorder/pipeline"
 	"callrec/storage/archive"
+	"callrec/storage/index"
 )
 
 // File is the snapshot's name in the data directory.
@@ -27,6 +28,10 @@ type Snapshot struct {
 	Faults     []string          `json:"faults"`
 	Disk       Disk              `json:"disk"`
 	Metrics    map[string]uint64 `json:"metrics"`
+	// Audit is the audit log's head: its last entry's number and keyed
+	// hash. Noted down outside the box now and then, it proves a later
+	// rollback of the log.
+	Audit *index.Head `json:"audit_head,omitempty"`
 }
 
 // Disk is the data disk's part of the snapshot.
@@ -48,6 +53,7 @@ const (
 type Archive interface {
 	Disk(now time.Time) archive.Disk
 	State() archive.State
+	AuditHead() (index.Head, error)
 }
 
 // Pipeline is what the snapshot reads of the recording pipeline.
@@ -76,6 +82,9 @@ func (c *Collector) Snapshot(now time.Time) Snapshot {
 	s.Disk = Disk{FreeMB: d.FreeBytes >> 20, ReserveMB: d.ReserveBytes >> 20, Full: d.Full,
 		MBPerDay: d.BytesPerDay / (1 << 20), DaysLeft: d.DaysLeft}
 	s.Recording = c.Archive.State().Recording
+	if h, err := c.Archive.AuditHead(); err == nil {
+		s.Audit = &h
+	}
 	if d.Full {
 		s.Faults = append(s.Faults, FaultDiskFull)
 	}
@@ -152,25 +161,45 @@ func Write(dir string, s Snapshot) error {
 	return nil
 }
 
-// ErrStale is a snapshot too old to be the running daemon's.
-var ErrStale = errors.New("status: the snapshot is stale: the daemon is not running")
+// Errors of Read, checked with errors.Is.
+var (
+	// ErrNotRunning: no process holds the daemon lock.
+	ErrNotRunning = errors.New("status: the daemon is not running")
+	// ErrStale: the daemon holds its lock but has not written its status
+	// for longer than MaxAge: it may be stuck.
+	ErrStale = errors.New("status: the daemon is running but its status is stale: it may be stuck")
+)
 
 // MaxAge is how old a snapshot may be and still be the daemon's.
 const MaxAge = 30 * time.Second
 
-// Read returns the snapshot in dir. A snapshot older than MaxAge is
-// returned with ErrStale.
+// Read returns the snapshot in dir, and says whether the daemon runs:
+// that comes from its lock (archive.Running), not from the snapshot's
+// age. A snapshot is returned with ErrNotRunning when the daemon is not
+// running (the last one it wrote, if any), and with ErrStale when it is
+// but the snapshot is older than MaxAge.
 func Read(dir string, now time.Time) (Snapshot, []byte, error) {
 	var s Snapshot
-	b, err := os.ReadFile(filepath.Join(dir, File))
+	running, err := archive.Running(dir)
 	if err != nil {
-		return s, nil, fmt.Errorf("status: %w (is the daemon running?)", err)
+		return s, nil, fmt.Errorf("status: %w", err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, File))
+	switch {
+	case err != nil && !running:
+		return s, nil, ErrNotRunning
+	case err != nil:
+		return s, nil, fmt.Errorf("status: the daemon is running but its status does not read (starting?): %w", err)
 	}
 	if err := json.Unmarshal(b, &s); err != nil {
 		return s, b, fmt.Errorf("status: %s: %w", File, err)
 	}
-	if age := now.Sub(s.Time); age > MaxAge {
-		return s, b, fmt.Errorf("%w (last written %v ago)", ErrStale, age.Round(time.Second))
+	age := now.Sub(s.Time).Round(time.Second)
+	switch {
+	case !running:
+		return s, b, fmt.Errorf("%w (its last status, %v old, follows)", ErrNotRunning, age)
+	case age > MaxAge:
+		return s, b, fmt.Errorf("%w (last written %v ago)", ErrStale, age)
 	}
 	return s, b, nil
 }

@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
 	"callrec/recorder/pipeline"
 	"callrec/recorder/track"
 	"callrec/storage/archive"
+	"callrec/storage/index"
 )
 
 type fakeArchive struct {
@@ -21,6 +23,9 @@ type fakeArchive struct {
 
 func (f fakeArchive) Disk(time.Time) archive.Disk { return f.disk }
 func (f fakeArchive) State() archive.State        { return f.state }
+func (f fakeArchive) AuditHead() (index.Head, error) {
+	return index.Head{Seq: 12, Hash: "ab12"}, nil
+}
 
 type fakePipeline struct {
 	stats pipeline.Stats
@@ -43,27 +48,44 @@ func TestSnapshot(t *testing.T) {
 	if !slices.Equal(s.Faults, []string{FaultDiskFull, FaultCapture}) {
 		t.Errorf("faults %v, want disk full and stalled capture", s.Faults)
 	}
+	if s.Audit == nil || s.Audit.Seq != 12 {
+		t.Errorf("audit head %+v, want entry 12", s.Audit)
+	}
 	if s.Metrics["calls_started"] != 7 || s.Metrics["rtp_packets"] != 100 || s.Metrics["disk_full"] != 1 {
 		t.Errorf("metrics %v", s.Metrics)
 	}
 }
 
+// TestWriteRead replays part of defect 15: `status` said the daemon was
+// not running while it was. Whether it runs now comes from its lock; the
+// snapshot's age says only whether it is stuck.
 func TestWriteRead(t *testing.T) {
 	dir := t.TempDir()
 	s := Snapshot{Time: now, Version: "v1", Faults: []string{}}
 	if err := Write(dir, s); err != nil {
 		t.Fatal(err)
 	}
+	// No daemon: the last snapshot, and ErrNotRunning.
 	got, raw, err := Read(dir, now.Add(time.Second))
-	if err != nil || got.Version != "v1" || len(raw) == 0 {
-		t.Fatalf("Read = %+v, %v", got, err)
+	if !errors.Is(err, ErrNotRunning) || got.Version != "v1" || len(raw) == 0 {
+		t.Fatalf("Read without a daemon = %+v, %v; want the snapshot and ErrNotRunning", got, err)
+	}
+	// The daemon holds its lock.
+	lock, _ := os.OpenFile(filepath.Join(dir, "daemon.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := Read(dir, now.Add(time.Second)); err != nil || got.Version != "v1" {
+		t.Fatalf("Read with the daemon running = %+v, %v", got, err)
 	}
 	if _, _, err := Read(dir, now.Add(time.Hour)); !errors.Is(err, ErrStale) {
-		t.Errorf("Read of an old snapshot = %v, want ErrStale", err)
+		t.Errorf("Read of an old snapshot of a running daemon = %v, want ErrStale", err)
 	}
-	if _, _, err := Read(t.TempDir(), now); err == nil {
-		t.Error("Read with no snapshot succeeded")
+	if _, _, err := Read(t.TempDir(), now); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("Read of an empty directory = %v, want ErrNotRunning", err)
 	}
+	os.Remove(filepath.Join(dir, "daemon.lock"))
 	// Write leaves no temporary file, and the snapshot is private.
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
@@ -97,7 +119,7 @@ func TestRunWritesUntilDone(t *testing.T) {
 	if err := c.Run(ctx, dir, 5*time.Millisecond, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := Read(dir, time.Now()); err != nil {
-		t.Errorf("after Run: %v", err)
+	if s, _, err := Read(dir, time.Now()); !errors.Is(err, ErrNotRunning) || s.Time.IsZero() {
+		t.Errorf("after Run (no daemon lock held): %+v, %v", s, err)
 	}
 }

@@ -273,6 +273,9 @@ func (r *Recorder) finish(rec *recording) {
 		}
 	}
 	for i, name := range [2]string{"left", "right"} {
+		if rec.w == nil {
+			break // never recorded: what was (not) heard says nothing of the call
+		}
 		if rec.ch[i] != nil {
 			info.Channels[i] = rec.ch[i].Stats()
 		}

@@ -8,11 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"callrec/storage/index"
 	"callrec/storage/retention"
+	"callrec/storage/vault"
 )
 
 // Access says who is reaching the recordings and why: every access is
@@ -22,9 +26,14 @@ type Access struct {
 	Why string // the purpose: a SAR reference, a complaint, …
 }
 
+// check refuses an access that does not say who and why: an audit entry
+// without them accounts for nothing.
 func (acc Access) check() error {
-	if strings.TrimSpace(acc.Who) == "" {
-		return ErrNoAccountable
+	switch {
+	case strings.TrimSpace(acc.Who) == "":
+		return fmt.Errorf("%w: who is missing", ErrNoAccountable)
+	case strings.TrimSpace(acc.Why) == "":
+		return fmt.Errorf("%w: why is missing (a SAR reference, a complaint number…)", ErrNoAccountable)
 	}
 	return nil
 }
@@ -69,45 +78,31 @@ type Exported struct {
 }
 
 // Export writes one recording as an MP3 file to w: the tag frame, then the
-// decrypted stream. A finished recording must match the SHA-256 in the
-// index; it is checked before a byte is written. The export is audited
-// before any audio leaves, and is refused without its audit entry.
-func (a *Archive) Export(acc Access, id string, w io.Writer) (Exported, error) {
-	var ex Exported
+// decrypted stream. Whether the recording is whole comes from the vault
+// file itself (its authenticated final chunk, and its header's file id,
+// which must be the one the index recorded), never from index fields
+// alone: a recording without its final chunk is exported, as partial,
+// only while a process is writing it. A finished recording must also
+// match the SHA-256 in the index; it is checked before a byte is written.
+// The export is audited before any audio leaves, and is refused without
+// its audit entry; an export that fails after the access was allowed is
+// audited as failed.
+func (a *Archive) Export(acc Access, id string, w io.Writer) (ex Exported, err error) {
 	if err := acc.check(); err != nil {
 		return ex, err
 	}
-	r, err := a.index.Get(id)
-	if err != nil {
-		return ex, err
-	}
-	switch {
-	case !r.Purged.IsZero():
-		return ex, fmt.Errorf("%w: call %s on %s", ErrPurged, id, r.Purged.Format("2006-01-02"))
-	case !r.Recording.State.HasAudio():
-		return ex, fmt.Errorf("%w: call %s", ErrNoAudio, id)
-	}
-	ex.Partial = r.Recording.State == index.StateRecording
-	open := a.vault.Open
-	if ex.Partial {
-		open = a.vault.OpenPartial // the daemon is writing it: what is complete so far
-	}
-	rd, err := open(id)
+	audited := false
+	defer func() {
+		if err != nil {
+			a.exportFailed(acc, id, audited, err)
+		}
+	}()
+	rd, partial, err := a.openRecording(id)
 	if err != nil {
 		return ex, err
 	}
 	defer rd.Close()
-	ex.Bytes = rd.Size()
-	stream := io.NewSectionReader(rd, 0, ex.Bytes)
-	if !ex.Partial {
-		h := sha256.New()
-		if _, err := io.Copy(h, stream); err != nil {
-			return ex, err
-		}
-		if sum := hex.EncodeToString(h.Sum(nil)); r.Recording.SHA256 != "" && sum != r.Recording.SHA256 {
-			return ex, fmt.Errorf("%w: call %s", ErrHashMismatch, id)
-		}
-	}
+	ex.Bytes, ex.Partial = rd.Size(), partial
 	why := acc.Why
 	if ex.Partial {
 		why += fmt.Sprintf(" [partial: recording in progress, %d bytes]", ex.Bytes)
@@ -115,7 +110,12 @@ func (a *Archive) Export(acc Access, id string, w io.Writer) (Exported, error) {
 	if err := a.audit(acc.Who, "export", id, why); err != nil {
 		return ex, err
 	}
+	audited = true
 	if a.cfg.Format != nil {
+		r, err := a.index.Get(id)
+		if err != nil {
+			return ex, err
+		}
 		tag, err := a.cfg.Format.InfoFrame(r.Recording, ex.Bytes)
 		if err != nil {
 			return ex, fmt.Errorf("archive: export %s: %w", id, err)
@@ -126,6 +126,111 @@ func (a *Archive) Export(acc Access, id string, w io.Writer) (Exported, error) {
 	}
 	if _, err := io.Copy(w, io.NewSectionReader(rd, 0, ex.Bytes)); err != nil {
 		return ex, fmt.Errorf("archive: export %s: %w", id, err)
+	}
+	return ex, nil
+}
+
+// exportFailed audits an export that did not complete: after its own
+// entry (the audio may have partly left), or refused before it.
+func (a *Archive) exportFailed(acc Access, id string, audited bool, cause error) {
+	when := "refused"
+	if audited {
+		when = "failed after it began"
+	}
+	if err := a.audit(acc.Who, "export-failed", id, fmt.Sprintf("%s [%s: %v]", acc.Why, when, cause)); err != nil {
+		a.log.Error("failed export not audited", "call_id", id, "err", err)
+	}
+}
+
+// openRecording opens a call's recording for reading and says whether it
+// is in progress. The vault decides what is whole: a file with its final
+// chunk is (and must match the index's hash, if the index has one); a
+// file without is read up to its last complete chunk only while its
+// writer holds it; otherwise it was cut short, and is refused.
+func (a *Archive) openRecording(id string) (rd *vault.Reader, partial bool, err error) {
+	r, err := a.index.Get(id)
+	if err != nil {
+		return nil, false, err
+	}
+	switch {
+	case !r.Purged.IsZero():
+		return nil, false, fmt.Errorf("%w: call %s on %s", ErrPurged, id, r.Purged.Format("2006-01-02"))
+	case !r.Recording.State.HasAudio():
+		return nil, false, fmt.Errorf("%w: call %s", ErrNoAudio, id)
+	}
+	f, err := a.vault.OpenPartial(id)
+	if err != nil {
+		return nil, false, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	rd = f
+	if r.Recording.FileID != "" && rd.FileID() != r.Recording.FileID {
+		return nil, false, fmt.Errorf("%w: call %s: the vault file is another recording's", ErrHashMismatch, id)
+	}
+	switch {
+	case rd.Complete():
+		if r.Recording.SHA256 == "" {
+			return rd, false, nil // closed a moment ago; the index is being updated
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(rd, 0, rd.Size())); err != nil {
+			return nil, false, err
+		}
+		if hex.EncodeToString(h.Sum(nil)) != r.Recording.SHA256 {
+			return nil, false, fmt.Errorf("%w: call %s", ErrHashMismatch, id)
+		}
+		return rd, false, nil
+	case a.vault.InUse(id):
+		return rd, true, nil
+	default:
+		return nil, false, fmt.Errorf("archive: call %s: %w: it has no final chunk and nothing is writing it (if the box lost power, the daemon closes it at its next start; otherwise the file was cut)", id, vault.ErrTruncated)
+	}
+}
+
+// ExportFile exports a recording to a new file at path, private (0600),
+// never through a link: it is written to a temporary file made afresh
+// beside path, then linked into place, which fails if path exists (a
+// file, or a symlink planted there). force replaces an existing path
+// atomically instead (the link, not what it points to). A failed export
+// is audited as failed and leaves no file.
+func (a *Archive) ExportFile(acc Access, id, path string, force bool) (Exported, error) {
+	var ex Exported
+	if err := acc.check(); err != nil {
+		return ex, err
+	}
+	if !force {
+		if _, err := os.Lstat(path); err == nil {
+			return ex, fmt.Errorf("archive: export: %s exists (give -force to replace it): %w", path, fs.ErrExist)
+		}
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".callrec-export-*.part")
+	if err != nil {
+		return ex, fmt.Errorf("archive: export: %w", err)
+	}
+	defer os.Remove(f.Name()) // after the link or rename, only the temporary name goes
+	ex, err = a.Export(acc, id, f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return ex, err // Export audited the failure
+	}
+	if force {
+		err = os.Rename(f.Name(), path)
+	} else {
+		err = os.Link(f.Name(), path)
+	}
+	if err != nil {
+		err = fmt.Errorf("archive: export: %w", err)
+		a.exportFailed(acc, id, true, err)
+		return ex, err
 	}
 	return ex, nil
 }
@@ -146,8 +251,9 @@ type Report struct {
 
 var errNotIndexed = errors.New("in the vault but not in the index")
 
-// Verify checks every recording against the index: it decrypts and
-// authenticates, its hash matches, and nothing is missing or extra.
+// Verify checks every recording against the vault and the index: it
+// decrypts and authenticates to its final chunk, is the file the index
+// recorded, matches the index's hash, and nothing is missing or extra.
 // Recordings being written are skipped.
 func (a *Archive) Verify() (Report, error) {
 	var rep Report
@@ -168,16 +274,19 @@ func (a *Archive) Verify() (Report, error) {
 			continue
 		}
 		delete(onDisk, r.ID)
-		if r.Recording.State == index.StateRecording {
+		if a.vault.InUse(r.ID) {
 			continue // being written by the daemon now
 		}
 		rep.Checked++
-		sum, _, err := a.hashRecording(r.ID, false)
-		switch {
-		case err != nil:
+		rd, partial, err := a.openRecording(r.ID)
+		if err == nil {
+			rd.Close()
+			if partial {
+				continue // its writer took it between the two looks
+			}
+		}
+		if err != nil {
 			rep.Problems = append(rep.Problems, Problem{r.ID, err})
-		case r.Recording.SHA256 != "" && sum != r.Recording.SHA256:
-			rep.Problems = append(rep.Problems, Problem{r.ID, ErrHashMismatch})
 		}
 	}
 	for _, id := range files {
@@ -188,31 +297,44 @@ func (a *Archive) Verify() (Report, error) {
 	return rep, nil
 }
 
-// Hold puts a call under legal hold: it is never purged or shredded while
-// held. acc.Why is the reason, and is required.
-func (a *Archive) Hold(acc Access, id string) error {
+// Hold puts a call under a legal hold: it is never purged or shredded
+// while any hold remains. acc.Why is the reason. A call may have several
+// holds; each is released on its own. It returns the hold, with its id.
+func (a *Archive) Hold(acc Access, id string) (index.Hold, error) {
 	if err := acc.check(); err != nil {
-		return err
+		return index.Hold{}, err
 	}
-	if strings.TrimSpace(acc.Why) == "" {
-		return fmt.Errorf("%w: a hold needs its reason", ErrNoAccountable)
+	h, err := a.index.AddHold(id, index.Hold{Reason: acc.Why, By: acc.Who, At: a.cfg.Now().UTC()})
+	if err != nil {
+		return h, err
 	}
-	if err := a.index.SetHold(id, index.Hold{Reason: acc.Why, By: acc.Who, At: a.cfg.Now().UTC()}); err != nil {
-		return err
+	if err := a.audit(acc.Who, "hold", id, fmt.Sprintf("%s [hold %s]", acc.Why, h.ID)); err != nil {
+		return h, err
 	}
-	return a.audit(acc.Who, "hold", id, acc.Why)
+	a.saveMeta(id)
+	return h, nil
 }
 
-// Release lifts a call's legal hold.
-func (a *Archive) Release(acc Access, id string) error {
+// Release lifts one of a call's legal holds: holdID, or the only one when
+// holdID is "". acc.Why, the reason for releasing, is required. An
+// unknown call or hold is an error; so is "" on a call with several.
+func (a *Archive) Release(acc Access, id, holdID string) (index.Hold, error) {
 	if err := acc.check(); err != nil {
-		return err
+		return index.Hold{}, err
 	}
-	if err := a.index.ReleaseHold(id); err != nil {
-		return err
+	h, err := a.index.ReleaseHold(id, holdID)
+	if err != nil {
+		return h, err
 	}
-	return a.audit(acc.Who, "release", id, acc.Why)
+	if err := a.audit(acc.Who, "release", id, fmt.Sprintf("%s [hold %s: %s]", acc.Why, h.ID, h.Reason)); err != nil {
+		return h, err
+	}
+	a.saveMeta(id)
+	return h, nil
 }
+
+// Holds returns a call's legal holds, oldest first.
+func (a *Archive) Holds(id string) ([]index.Hold, error) { return a.index.Holds(id) }
 
 // AuditConfig writes an audit entry when the configuration in force
 // differs from the one the daemon last started with: a change of
@@ -246,8 +368,36 @@ func (a *Archive) BySource(source string) (string, error) { return a.index.BySou
 // AuditLog returns the audit log, oldest first.
 func (a *Archive) AuditLog() ([]index.Entry, error) { return a.index.AuditLog() }
 
-// VerifyAudit checks the audit log's chain; it returns how many entries
-// it checked.
+// AuditHead is the audit log's head: its last entry's number and keyed
+// hash, as kept outside the index. Written down elsewhere (the daemon logs
+// it daily; the status page shows it), it proves a later rollback.
+func (a *Archive) AuditHead() (index.Head, error) { return a.index.AuditHead() }
+
+// LogAuditHead logs the audit log's head now and then every interval
+// until ctx is done: the log lines, kept by syslog or a log collector off
+// the box, are the outside record that proves a later rollback.
+func (a *Archive) LogAuditHead(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		switch h, err := a.AuditHead(); {
+		case errors.Is(err, fs.ErrNotExist):
+			a.log.Info("audit head", "seq", 0)
+		case err != nil:
+			a.log.Error("audit head unreadable", "err", err)
+		default:
+			a.log.Info("audit head", "seq", h.Seq, "hash", h.Hash)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// VerifyAudit checks the audit log's chain and its head; it returns how
+// many entries it checked.
 func (a *Archive) VerifyAudit() (int, error) { return a.index.VerifyAudit() }
 
 // Purge shreds the recordings whose retention has ended, keeping their

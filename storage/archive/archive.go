@@ -1,7 +1,9 @@
 package archive
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -54,11 +56,13 @@ type Archive struct {
 	klock *os.File // the key file's lock, with it
 
 	// The disk worker (worker.go).
-	wmu     sync.RWMutex // senders hold it shared while queueing; Run takes it to stop
-	ops     chan op      // nil when no worker runs: operations run inline
-	runMu   sync.Mutex   // one operation at a time, queued or inline
-	dirty   map[*Writer]bool
-	pending []*index.Record // records to save in the next batch (the worker's)
+	wmu       sync.RWMutex // senders hold it shared while queueing; Run takes it to stop
+	ops       chan op      // nil when no worker runs: operations run inline
+	runMu     sync.Mutex   // one operation at a time, queued or inline
+	dirty     map[*Writer]bool
+	pending   []*index.Record     // records to save in the next batch (the worker's)
+	early     map[string][]string // flags of calls finished before their record was saved (the worker's)
+	metaDirty map[string]bool     // recorded calls whose metadata the next sync writes (the worker's)
 
 	mu       sync.Mutex
 	diskFull bool // the reserve was reached: new recordings are refused
@@ -84,11 +88,21 @@ func Open(cfg Config, log *slog.Logger) (*Archive, error) {
 		return nil, err
 	}
 	v.SetClock(cfg.Now)
-	ix, err := index.Open(filepath.Join(cfg.DataDir, "index.db"), index.Options{Shared: true})
+	ikey, err := indexKey(cfg.DataDir, keys)
 	if err != nil {
 		return nil, err
 	}
-	return &Archive{cfg: cfg, log: log, keys: keys, vault: v, index: ix, dirty: map[*Writer]bool{}}, nil
+	ix, err := openIndex(cfg.DataDir, "index.db", ikey)
+	if err != nil {
+		return nil, err
+	}
+	return &Archive{cfg: cfg, log: log, keys: keys, vault: v, index: ix, dirty: map[*Writer]bool{}, early: map[string][]string{}, metaDirty: map[string]bool{}}, nil
+}
+
+// openIndex opens an index file of the data directory, shared with other
+// processes; its audit head is audit.head.
+func openIndex(dataDir, name string, key []byte) (*index.Index, error) {
+	return index.Open(filepath.Join(dataDir, name), index.Options{Key: key, Shared: true, HeadFile: filepath.Join(dataDir, "audit.head")})
 }
 
 // Close releases the daemon lock, if held, and the index. Stop Run first.
@@ -97,6 +111,9 @@ func (a *Archive) Close() error {
 		a.lock.Close()
 		a.klock.Close()
 		a.lock, a.klock = nil, nil
+	}
+	if a.index == nil {
+		return nil
 	}
 	return a.index.Close()
 }
@@ -129,6 +146,29 @@ func (a *Archive) Lock() error {
 	}
 	a.lock, a.klock = f, kf
 	return nil
+}
+
+// Running reports whether a process holds the daemon lock of a data
+// directory: the daemon (or a command that needs it stopped, such as a
+// key rotation, while it works). A lock file that cannot be read is an
+// error, never "not running".
+func Running(dataDir string) (bool, error) {
+	f, err := os.Open(filepath.Join(dataDir, "daemon.lock"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("archive: %w (run as the daemon's user)", err)
+	}
+	defer f.Close()
+	switch err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, syscall.EWOULDBLOCK):
+		return true, nil
+	default:
+		return false, fmt.Errorf("archive: daemon lock: %w", err)
+	}
 }
 
 // Recover closes the recordings a crash or power cut left open, and notes

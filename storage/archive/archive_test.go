@@ -43,6 +43,9 @@ func openTest(t testing.TB, dir string, mod ...func(*Config)) *Archive {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if a.index == nil {
+			return
+		}
 		if err := a.index.Check(); err != nil {
 			t.Errorf("index inconsistent: %v", err)
 		}
@@ -233,6 +236,7 @@ func TestRecover(t *testing.T) {
 	}
 	w.Write(audio("crashed", 3*2048+100)) // three chunks synced, a part lost
 	// The process dies: no Close. The next one takes over.
+	a.do(func() { w.w.Abandon() })
 	b := openTest(t, dir)
 	if _, err := b.Recover(); err == nil {
 		t.Error("Recover without the lock succeeded")
@@ -266,7 +270,7 @@ func TestLock(t *testing.T) {
 	if err := b.Lock(); !errors.Is(err, ErrLocked) {
 		t.Errorf("second Lock = %v, want ErrLocked", err)
 	}
-	if _, err := b.Rotate(Access{Who: "tech"}); !errors.Is(err, ErrLocked) {
+	if _, err := b.Rotate(Access{Who: "tech", Why: "yearly rotation"}); !errors.Is(err, ErrLocked) {
 		t.Errorf("Rotate beside the daemon = %v, want ErrLocked", err)
 	}
 	a.Close()
@@ -325,10 +329,10 @@ func TestHoldsAndPurge(t *testing.T) {
 	write(t, a, "kept", audio("kept", 100))
 	now = t0.Add(4 * 365 * 24 * time.Hour)
 	acc := Access{Who: "ig", Why: "complaint 114"}
-	if err := a.Hold(Access{Who: "ig"}, "kept"); !errors.Is(err, ErrNoAccountable) {
+	if _, err := a.Hold(Access{Who: "ig"}, "kept"); !errors.Is(err, ErrNoAccountable) {
 		t.Errorf("a hold without a reason = %v", err)
 	}
-	if err := a.Hold(acc, "kept"); err != nil {
+	if _, err := a.Hold(acc, "kept"); err != nil {
 		t.Fatal(err)
 	}
 	res, err := a.Purge()
@@ -339,7 +343,7 @@ func TestHoldsAndPurge(t *testing.T) {
 	if _, err := a.Export(acc, "old", &out); !errors.Is(err, ErrPurged) {
 		t.Errorf("export of a purged call = %v", err)
 	}
-	if err := a.Release(acc, "kept"); err != nil {
+	if _, err := a.Release(acc, "kept", ""); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ := a.Purge(); res.Shredded != 1 {
@@ -350,7 +354,7 @@ func TestHoldsAndPurge(t *testing.T) {
 	for _, e := range log {
 		actions = append(actions, e.Action)
 	}
-	if got := strings.Join(actions, ","); got != "hold,purge,release,purge" {
+	if got := strings.Join(actions, ","); got != "hold,purge,export-failed,release,purge" {
 		t.Errorf("audit actions %s", got)
 	}
 }
@@ -376,7 +380,7 @@ func TestRotateAndRecoveryKey(t *testing.T) {
 	a := openTest(t, dir)
 	write(t, a, "r1", audio("r1", 3000))
 	before, _ := os.ReadFile(a.cfg.KeyFile)
-	n, err := a.Rotate(Access{Who: "tech"})
+	n, err := a.Rotate(Access{Who: "tech", Why: "yearly rotation"})
 	if err != nil || n != 1 {
 		t.Fatalf("Rotate = %d, %v", n, err)
 	}
@@ -388,6 +392,14 @@ func TestRotateAndRecoveryKey(t *testing.T) {
 	b := openTest(t, dir) // a fresh process reads with the new key only
 	if rep, err := b.Verify(); err != nil || len(rep.Problems) != 0 {
 		t.Errorf("Verify after rotation = %+v, %v", rep, err)
+	}
+	// The index key was re-sealed under the new key: the index still opens,
+	// finds by number, and its audit chain holds.
+	if rs, err := b.Search(Access{Who: "tech", Why: "check after rotation"}, index.Query{Number: "+441632960001"}); err != nil || len(rs) != 1 {
+		t.Errorf("Search after rotation = %d calls, %v", len(rs), err)
+	}
+	if _, err := b.VerifyAudit(); err != nil {
+		t.Errorf("VerifyAudit after rotation = %v", err)
 	}
 	var copyOut bytes.Buffer
 	if err := b.ExportRecovery(Access{Who: "tech", Why: "safe"}, "short", &copyOut); err == nil {
@@ -491,7 +503,7 @@ func TestKeyLockAcrossDataDirs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := other.Rotate(Access{Who: "tech"}); !errors.Is(err, ErrLocked) {
+	if _, err := other.Rotate(Access{Who: "tech", Why: "yearly rotation"}); !errors.Is(err, ErrLocked) {
 		t.Errorf("Rotate of the live key from another data directory = %v, want ErrLocked", err)
 	}
 	if after, _ := os.ReadFile(daemon.cfg.KeyFile); !bytes.Equal(before, after) {

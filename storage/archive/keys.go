@@ -2,16 +2,60 @@ package archive
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"unicode"
+	"unicode/utf8"
 
 	"filippo.io/age"
 
 	"callrec/storage/vault"
 )
 
-// MinPassphrase is the shortest recovery passphrase accepted.
-const MinPassphrase = 12
+// MinPassphrase is the shortest recovery passphrase accepted; one of
+// LongPassphrase characters or more needs no mix of kinds (a phrase of
+// several words).
+const (
+	MinPassphrase  = 12
+	LongPassphrase = 20
+)
+
+// ErrWeakPassphrase: the recovery passphrase is too easy to guess.
+var ErrWeakPassphrase = errors.New("archive: the recovery passphrase is too weak")
+
+// CheckPassphrase says whether a recovery passphrase is strong enough: at
+// least 20 characters (a phrase of several words), or at least 12 with
+// three kinds of character of lower case, upper case, digits and others;
+// and not one character repeated. The copy it protects opens every
+// recording, offline, for as long as it exists.
+func CheckPassphrase(p string) error {
+	n := utf8.RuneCountInString(p)
+	kinds := map[string]bool{}
+	distinct := map[rune]bool{}
+	for _, r := range p {
+		distinct[r] = true
+		switch {
+		case unicode.IsLower(r):
+			kinds["lower"] = true
+		case unicode.IsUpper(r):
+			kinds["upper"] = true
+		case unicode.IsDigit(r):
+			kinds["digit"] = true
+		default:
+			kinds["other"] = true
+		}
+	}
+	switch {
+	case n < MinPassphrase:
+		return fmt.Errorf("%w: %d characters; at least %d, or %d for a phrase of words", ErrWeakPassphrase, n, MinPassphrase, LongPassphrase)
+	case len(distinct) < 6:
+		return fmt.Errorf("%w: too few different characters", ErrWeakPassphrase)
+	case n < LongPassphrase && len(kinds) < 3:
+		return fmt.Errorf("%w: under %d characters it needs three of lower case, upper case, digits and symbols", ErrWeakPassphrase, LongPassphrase)
+	}
+	return nil
+}
 
 // Rotate replaces the key-encryption key: every recording's data key is
 // re-wrapped under a new one (no audio is re-encrypted), then the old key
@@ -36,6 +80,9 @@ func (a *Archive) Rotate(acc Access) (int, error) {
 		return 0, err
 	}
 	n, err := a.vault.Rewrap()
+	if err == nil {
+		err = a.resealIndexKey()
+	}
 	if err != nil {
 		return n, fmt.Errorf("archive: keys rotate: %w (the key file keeps both keys; run again)", err)
 	}
@@ -49,6 +96,16 @@ func (a *Archive) Rotate(acc Access) (int, error) {
 	return n, a.audit(acc.Who, "key-rotate", k.String(), fmt.Sprintf("%d recordings re-wrapped", n))
 }
 
+// resealIndexKey seals the index key under the current key-encryption
+// key.
+func (a *Archive) resealIndexKey() error {
+	k, err := readIndexKey(a.cfg.DataDir, a.keys)
+	if err != nil {
+		return err
+	}
+	return storeIndexKey(a.cfg.DataDir, a.keys, k, true)
+}
+
 // ExportRecovery writes the current key-encryption key to w, encrypted
 // with age under a passphrase (scrypt), for safe keeping apart from the
 // box: with the passphrase it opens every recording. acc.Why says where
@@ -57,8 +114,8 @@ func (a *Archive) ExportRecovery(acc Access, passphrase string, w io.Writer) err
 	if err := acc.check(); err != nil {
 		return err
 	}
-	if len(passphrase) < MinPassphrase {
-		return fmt.Errorf("archive: the recovery passphrase must be at least %d characters", MinPassphrase)
+	if err := CheckPassphrase(passphrase); err != nil {
+		return err
 	}
 	r, err := age.NewScryptRecipient(passphrase)
 	if err != nil {

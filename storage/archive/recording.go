@@ -3,6 +3,7 @@ package archive
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"hash"
 	"io"
 	"slices"
@@ -29,6 +30,9 @@ func mergeFlags(into, more []string) []string {
 	return into
 }
 
+// maxEarlyFlags bounds the calls whose flags wait for their record.
+const maxEarlyFlags = 4096
+
 // Finished is what the recorder says of a recording it has closed.
 type Finished struct {
 	Duration time.Duration
@@ -42,15 +46,26 @@ func (a *Archive) Finish(id string, f Finished) {
 	f.Flags = slices.Clone(f.Flags)
 	a.do(func() {
 		r, err := a.index.Get(id)
+		if errors.Is(err, index.ErrNotFound) {
+			// Not recorded (the disk was full) and not saved yet: the
+			// flags go with the call's record when it comes.
+			if len(a.early) < maxEarlyFlags {
+				a.early[id] = mergeFlags(a.early[id], f.Flags)
+			}
+			return
+		}
 		if err != nil {
-			return // never stored (disk full, or never answered)
+			a.log.Error("index not updated", "call_id", id, "err", err)
+			return
 		}
 		r.Recording.Duration = f.Duration.Milliseconds()
 		r.Recording.Samples = f.Samples
 		r.Flags = mergeFlags(r.Flags, f.Flags)
 		if err := a.index.Put(r); err != nil {
 			a.log.Error("index not updated", "call_id", id, "err", err)
+			return
 		}
+		a.metaDirty[id] = true
 	})
 }
 
@@ -67,6 +82,7 @@ func (a *Archive) Create(r *index.Record) (*Writer, error) {
 	a.do(func() {
 		vw, err := a.vault.Create(r.ID) // refuses an id already in the vault
 		if err == nil {
+			r.Recording.FileID = vw.FileID()
 			if err = a.index.StartRecording(r); err != nil { // refuses one already recorded
 				vw.Close()
 			}
@@ -75,6 +91,7 @@ func (a *Archive) Create(r *index.Record) (*Writer, error) {
 			w.fail(err)
 			return
 		}
+		a.metaDirty[r.ID] = true
 		vw.GroupSync()
 		w.w = vw
 	})
@@ -145,10 +162,11 @@ func (w *Writer) handOff() {
 		if w.w == nil || w.failed() != nil {
 			return
 		}
-		w.h.Write(b)
 		if _, err := w.w.Write(b); err != nil {
 			w.fail(err)
+			return
 		}
+		w.h.Write(b)
 		w.a.dirty[w] = true
 	})
 }
@@ -168,7 +186,13 @@ func (w *Writer) Close() error {
 			} else if w.failed() == nil {
 				state = index.StateComplete
 			}
-			w.a.finishRecording(w.id, w.w, w.h, state)
+			if state == index.StateFailed {
+				// The vault sealed up what was written whole before the
+				// failure: its length and hash are read back.
+				w.a.finishRecording(w.id, nil, nil, state)
+			} else {
+				w.a.finishRecording(w.id, w.w, w.h, state)
+			}
 		}
 		w.a.mu.Lock()
 		w.a.open--
@@ -178,9 +202,10 @@ func (w *Writer) Close() error {
 }
 
 // finishRecording notes a closed recording's size, hash and state. w is
-// the closed writer, or nil for a recording recovered after a crash,
-// which is read back: its hash, and the length and end of what survived.
-// It runs on the disk worker.
+// the closed writer, or nil for a recording recovered after a crash or
+// cut short by a failure, which is read back: its hash, and the length
+// (and, after a crash, the end) of what survived. It runs on the disk
+// worker.
 func (a *Archive) finishRecording(id string, w *vault.Writer, h hash.Hash, state index.State) {
 	r, err := a.index.Get(id)
 	if err != nil {
@@ -191,7 +216,7 @@ func (a *Archive) finishRecording(id string, w *vault.Writer, h hash.Hash, state
 	} else if sum, size, err := a.hashRecording(id, true); err == nil {
 		r.Recording.Size = size
 		r.Recording.SHA256 = sum
-		a.recoveredLength(r)
+		a.recoveredLength(r, state == index.StateRecovered)
 	} else {
 		a.log.Error("recovered recording unreadable", "call_id", id, "err", err)
 	}
@@ -201,19 +226,21 @@ func (a *Archive) finishRecording(id string, w *vault.Writer, h hash.Hash, state
 	}
 	if err := a.index.Put(r); err != nil {
 		a.log.Error("index not updated", "call_id", id, "err", err)
+		return
 	}
+	a.metaDirty[id] = true
 }
 
 // recoveredLength takes a recovered recording's duration from its stream,
-// and, if the call never ended, ends it there.
-func (a *Archive) recoveredLength(r *index.Record) {
+// and, if the call never ended (crashed), ends it there.
+func (a *Archive) recoveredLength(r *index.Record, crashed bool) {
 	if a.cfg.Format == nil {
 		return
 	}
 	n := a.cfg.Format.Samples(r.Recording, r.Recording.Size)
 	d := time.Duration(n) * time.Second / time.Duration(a.cfg.Format.SampleRate())
 	r.Recording.Samples, r.Recording.Duration = n, d.Milliseconds()
-	if r.End.IsZero() {
+	if r.End.IsZero() && crashed {
 		origin := r.Start
 		if !r.Answered.IsZero() {
 			origin = r.Answered

@@ -122,6 +122,9 @@ func (a *Archive) exec(o op, inline bool) {
 		if inline || len(a.pending) >= maxBatch {
 			a.flushCalls()
 		}
+		if inline {
+			a.syncDirty()
+		}
 		return
 	}
 	a.flushCalls() // what was queued before it, first
@@ -136,21 +139,38 @@ func (a *Archive) flushCalls() {
 	if len(a.pending) == 0 {
 		return
 	}
+	for _, r := range a.pending {
+		if f, ok := a.early[r.ID]; ok {
+			r.Flags = mergeFlags(r.Flags, f)
+			delete(a.early, r.ID)
+		}
+	}
 	if err := a.index.Save(a.pending...); err != nil {
 		a.log.Error("index not updated", "calls", len(a.pending), "err", err)
+	}
+	for _, r := range a.pending {
+		if r.Recording.State.HasAudio() {
+			a.metaDirty[r.ID] = true // what the call's end added: its end, its parties
+		}
 	}
 	clear(a.pending)
 	a.pending = a.pending[:0]
 }
 
-// syncDirty syncs every recording written since the last sync. The caller
-// holds runMu.
+// syncDirty syncs every recording written since the last sync, and
+// writes the metadata of each recorded call changed since: once per
+// interval, however many times the call changed in it (a call's end
+// changes it three times). The caller holds runMu.
 func (a *Archive) syncDirty() {
 	for w := range a.dirty {
 		if err := w.w.Sync(); err != nil {
 			w.fail(err)
 		}
 		delete(a.dirty, w)
+	}
+	for id := range a.metaDirty {
+		a.saveMeta(id)
+		delete(a.metaDirty, id)
 	}
 }
 

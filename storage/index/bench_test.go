@@ -10,7 +10,7 @@ import (
 // BenchmarkFindNumber searches one patient's number among 2 million calls.
 func BenchmarkFindNumber(b *testing.B) {
 	const calls, batch = 2_000_000, 20_000
-	ix, err := Open(filepath.Join(b.TempDir(), "big.db"), Options{NoSync: true})
+	ix, err := Open(filepath.Join(b.TempDir(), "big.db"), Options{Key: testKey, NoSync: true})
 	if err != nil {
 		b.Fatal(err)
 	}

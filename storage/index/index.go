@@ -2,14 +2,19 @@ package index
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterr "go.etcd.io/bbolt/errors"
 )
 
 // Errors, checked with errors.Is.
@@ -18,6 +23,16 @@ var (
 	ErrHeld     = errors.New("index: call is under legal hold")
 	ErrCorrupt  = errors.New("index: record does not decode")
 	ErrExists   = errors.New("index: a call with this id is already stored")
+	ErrNoHold   = errors.New("index: no such hold on the call")
+	// ErrNoKey: the index key is missing or not KeySize bytes.
+	ErrNoKey = errors.New("index: no index key")
+	// ErrOldFormat: the file was written by an earlier version, with
+	// plain values; rebuild it from the vault.
+	ErrOldFormat = errors.New("index: the file is of an older format (plain values): rebuild it with `recorderd index rebuild`")
+	// ErrWrongKey: the file was sealed under another index key.
+	ErrWrongKey = errors.New("index: the index key does not open this file (another box's index, or its key file was replaced): rebuild it with `recorderd index rebuild`")
+	// ErrDamaged: bbolt cannot read the file.
+	ErrDamaged = errors.New("index: the file is damaged: rebuild it with `recorderd index rebuild`")
 )
 
 // present is the value of a secondary-index key.
@@ -32,6 +47,7 @@ var (
 	bAudit    = []byte("audit")
 	bLive     = []byte("live")
 	bBySource = []byte("by_source")
+	bMeta     = []byte("meta")
 )
 
 // Party is one end of a call.
@@ -68,6 +84,9 @@ type Recording struct {
 	Samples  int64  `json:"samples,omitempty"` // audio samples per channel encoded: the exact length, for the exported file's gapless trim
 	Bitrate  int    `json:"bitrate,omitempty"` // kbit/s
 	Channels int    `json:"channels,omitempty"`
+	// FileID is the vault file's own id, from its authenticated header: a
+	// file swapped in from another recording does not match it.
+	FileID string `json:"file_id,omitempty"`
 }
 
 // Leg is one SIP dialog of a call.
@@ -106,39 +125,61 @@ type Record struct {
 type Index struct {
 	db   *bolt.DB // held open; nil in shared mode
 	path string
+	head string // the audit log's head, outside the file
 	opts *bolt.Options
+	keys *keyring
+	amu  sync.Mutex // audit entries and the head, in order, in this process
 }
 
 // Options for Open; a zero field takes the default.
 type Options struct {
+	// Key is the index key (KeySize random bytes): it seals every value
+	// and hashes every lookup key. The archive keeps it wrapped under the
+	// key-encryption key. Required.
+	Key     []byte
 	Timeout time.Duration // waiting for the file lock (default 1 s)
 	NoSync  bool          // skip fsync: for bulk loads in tests and benchmarks only
 	// Shared opens the file for each operation and closes it after, so
 	// that other processes (the technician's commands while the daemon
 	// runs) can use it in between. bbolt allows one process at a time.
 	Shared bool
+	// HeadFile is where the audit log's authenticated head is kept, outside
+	// the index file (default: audit.head beside it).
+	HeadFile string
 }
 
-// Open opens (creating) the index file.
+// The meta bucket says the file's format, and proves the key opens it.
+var (
+	mFormat = []byte("format")
+	mCheck  = []byte("check")
+	format  = []byte("2") // 1: plain JSON values and plain lookup keys
+)
+
+// Open opens (creating) the index file. A file of an older format (plain
+// values) is ErrOldFormat, a file another key sealed ErrWrongKey, and a
+// damaged file ErrDamaged: each names the way out (`recorderd index
+// rebuild`).
 func Open(path string, o Options) (*Index, error) {
+	keys, err := newKeyring(o.Key)
+	if err != nil {
+		return nil, err
+	}
 	if o.Timeout == 0 {
 		o.Timeout = time.Second
 	}
 	if o.Shared && o.Timeout < 10*time.Second {
 		o.Timeout = 10 * time.Second // another process may hold it for a moment
 	}
-	ix := &Index{path: path, opts: &bolt.Options{Timeout: o.Timeout, NoSync: o.NoSync}}
-	db, err := bolt.Open(path, 0o600, ix.opts)
-	if err != nil {
-		return nil, fmt.Errorf("index: open %s: %w", path, err)
+	if o.HeadFile == "" {
+		o.HeadFile = filepath.Join(filepath.Dir(path), "audit.head")
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit, bLive, bBySource} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
+	ix := &Index{path: path, head: o.HeadFile, keys: keys, opts: &bolt.Options{Timeout: o.Timeout, NoSync: o.NoSync}}
+	db, err := openDB(path, ix.opts)
+	if err != nil {
+		return nil, err
+	}
+	err = safely(func() error {
+		return db.Update(func(tx *bolt.Tx) error { return ix.setUp(tx) })
 	})
 	if err != nil {
 		db.Close()
@@ -154,6 +195,83 @@ func Open(path string, o Options) (*Index, error) {
 	return ix, nil
 }
 
+// openDB opens the bbolt file; a file bbolt cannot read is ErrDamaged.
+func openDB(path string, opts *bolt.Options) (*bolt.DB, error) {
+	var db *bolt.DB
+	err := safely(func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, opts)
+		return err
+	})
+	switch {
+	case errors.Is(err, bolterr.ErrTimeout):
+		return nil, fmt.Errorf("index: open %s: %w", path, err)
+	case errors.Is(err, bolterr.ErrInvalid), errors.Is(err, bolterr.ErrChecksum), errors.Is(err, bolterr.ErrVersionMismatch), errors.Is(err, ErrDamaged):
+		return nil, fmt.Errorf("index: open %s: %w: %v", path, ErrDamaged, err)
+	case err != nil:
+		return nil, fmt.Errorf("index: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// safely runs fn, turning a panic (bbolt's answer to a damaged page, or a
+// fault reading the map of a truncated file) into
+// ErrDamaged: a damaged file is an error the technician can act on, not a
+// crash.
+func safely(fn func() error) (err error) {
+	// A truncated file faults on its memory map: a panic here, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrDamaged, p)
+		}
+	}()
+	return fn()
+}
+
+// setUp makes the buckets of a new file, or checks an existing one's
+// format and key.
+func (ix *Index) setUp(tx *bolt.Tx) error {
+	check := mac(ix.keys.check, []byte("callrec index"))
+	meta := tx.Bucket(bMeta)
+	if meta == nil {
+		if c := tx.Bucket(bCalls); c != nil {
+			if k, _ := c.Cursor().First(); k != nil {
+				return ErrOldFormat
+			}
+		}
+		if a := tx.Bucket(bAudit); a != nil {
+			if k, _ := a.Cursor().First(); k != nil {
+				return ErrOldFormat
+			}
+		}
+		var err error
+		if meta, err = tx.CreateBucket(bMeta); err != nil {
+			return err
+		}
+		if err := meta.Put(mFormat, format); err != nil {
+			return err
+		}
+		if err := meta.Put(mCheck, check); err != nil {
+			return err
+		}
+	}
+	switch f := meta.Get(mFormat); {
+	case len(f) == 1 && f[0] > format[0] && f[0] <= '9':
+		return fmt.Errorf("%w: format %s is a newer version's: run that version", ErrDamaged, f)
+	case !bytes.Equal(f, format):
+		return fmt.Errorf("%w: its format marker does not read", ErrDamaged)
+	case !hmac.Equal(meta.Get(mCheck), check):
+		return ErrWrongKey
+	}
+	for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit, bLive, bBySource} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Close closes the file.
 func (ix *Index) Close() error {
 	if ix.db == nil {
@@ -163,16 +281,16 @@ func (ix *Index) Close() error {
 }
 
 // with runs fn on the open database, or on the file opened for the call
-// in shared mode.
+// in shared mode. A panic in bbolt (a damaged page) is ErrDamaged.
 func (ix *Index) with(fn func(*bolt.DB) error) error {
 	if ix.db != nil {
-		return fn(ix.db)
+		return safely(func() error { return fn(ix.db) })
 	}
-	db, err := bolt.Open(ix.path, 0o600, ix.opts)
+	db, err := openDB(ix.path, ix.opts)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", ix.path, err)
+		return err
 	}
-	err = fn(db)
+	err = safely(func() error { return fn(db) })
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
@@ -196,10 +314,10 @@ func timeKey(t time.Time) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(n))
 }
 
-// secondary keys: value ‖ 0 ‖ start ‖ id, so a prefix scan on value gives
-// the calls in order of start.
-func secKey(value string, start time.Time, id string) []byte {
-	k := append([]byte(value), 0)
+// secKey is a secondary key: the value's keyed hash ‖ start ‖ id, so a
+// prefix scan on the hash gives the calls in order of start.
+func (ix *Index) secKey(what, value string, start time.Time, id string) []byte {
+	k := ix.keys.lookupKey(what, value)
 	k = append(k, timeKey(start)...)
 	return append(k, id...)
 }
@@ -209,7 +327,7 @@ func secKey(value string, start time.Time, id string) []byte {
 func (ix *Index) Put(rs ...*Record) error {
 	err := ix.update(func(tx *bolt.Tx) error {
 		for _, r := range rs {
-			if err := put(tx, r); err != nil {
+			if err := ix.put(tx, r); err != nil {
 				return err
 			}
 		}
@@ -221,83 +339,86 @@ func (ix *Index) Put(rs ...*Record) error {
 	return nil
 }
 
-// put stores one call, replacing an earlier version and its index entries.
-func put(tx *bolt.Tx, r *Record) error {
+// put stores one call, replacing an earlier version and its index
+// entries. An earlier version that does not open is kept out of the way
+// (its lookup keys cannot be found to remove): Check reports the strays.
+func (ix *Index) put(tx *bolt.Tx, r *Record) error {
 	if r.ID == "" {
 		return errors.New("record without id")
 	}
-	calls := tx.Bucket(bCalls)
 	data, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("call %s: %w", r.ID, err)
 	}
-	if old := calls.Get([]byte(r.ID)); old != nil {
-		if o, err := Decode(old); err == nil {
-			unindex(tx, o)
-		}
+	if o, err := ix.get(tx, r.ID); err == nil {
+		ix.unindex(tx, o)
 	}
-	if err := calls.Put([]byte(r.ID), data); err != nil {
+	if err := tx.Bucket(bCalls).Put([]byte(r.ID), ix.keys.seal(bCalls, []byte(r.ID), data)); err != nil {
 		return fmt.Errorf("call %s: %w", r.ID, err)
 	}
-	if err := index(tx, r); err != nil {
+	if err := ix.index(tx, r); err != nil {
 		return fmt.Errorf("call %s: %w", r.ID, err)
 	}
 	return nil
 }
 
-func index(tx *bolt.Tx, r *Record) error {
+func (ix *Index) index(tx *bolt.Tx, r *Record) error {
 	if err := tx.Bucket(bByTime).Put(append(timeKey(r.Start), r.ID...), present); err != nil {
 		return err
 	}
 	for _, n := range r.Numbers {
-		if err := tx.Bucket(bByNumber).Put(secKey(n, r.Start, r.ID), present); err != nil {
+		if err := tx.Bucket(bByNumber).Put(ix.secKey("number", n, r.Start, r.ID), present); err != nil {
 			return err
 		}
 	}
 	for _, e := range r.Extensions {
-		if err := tx.Bucket(bByExt).Put(secKey(e, r.Start, r.ID), present); err != nil {
+		if err := tx.Bucket(bByExt).Put(ix.secKey("extension", e, r.Start, r.ID), present); err != nil {
 			return err
 		}
 	}
 	if r.Source != "" {
-		if err := tx.Bucket(bBySource).Put([]byte(r.Source), []byte(r.ID)); err != nil {
+		if err := tx.Bucket(bBySource).Put(ix.keys.lookupKey("source", r.Source), []byte(r.ID)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func unindex(tx *bolt.Tx, r *Record) {
+func (ix *Index) unindex(tx *bolt.Tx, r *Record) {
 	tx.Bucket(bByTime).Delete(append(timeKey(r.Start), r.ID...))
 	for _, n := range r.Numbers {
-		tx.Bucket(bByNumber).Delete(secKey(n, r.Start, r.ID))
+		tx.Bucket(bByNumber).Delete(ix.secKey("number", n, r.Start, r.ID))
 	}
 	for _, e := range r.Extensions {
-		tx.Bucket(bByExt).Delete(secKey(e, r.Start, r.ID))
+		tx.Bucket(bByExt).Delete(ix.secKey("extension", e, r.Start, r.ID))
 	}
 	if r.Source != "" {
-		tx.Bucket(bBySource).Delete([]byte(r.Source))
+		tx.Bucket(bBySource).Delete(ix.keys.lookupKey("source", r.Source))
 	}
 }
 
 // Save stores what is known of calls, in one transaction. A call already
 // stored keeps its recording, its tombstone and its flags (the recorder's
 // one_way, no_media…, which the tracker does not know); only the rest is
-// updated.
+// updated. A stored record that does not read is never overwritten: that
+// call is left out, the others saved, and the error names it.
 func (ix *Index) Save(rs ...*Record) error {
+	var skipped []error
 	err := ix.update(func(tx *bolt.Tx) error {
+		skipped = skipped[:0]
 		for _, r := range rs {
-			if v := tx.Bucket(bCalls).Get([]byte(r.ID)); v != nil {
-				if old, err := Decode(v); err == nil {
-					r.Recording, r.Purged = old.Recording, old.Purged
-					for _, f := range old.Flags {
-						if !slices.Contains(r.Flags, f) {
-							r.Flags = append(r.Flags, f)
-						}
+			if old, err := ix.get(tx, r.ID); err == nil {
+				r.Recording, r.Purged = old.Recording, old.Purged
+				for _, f := range old.Flags {
+					if !slices.Contains(r.Flags, f) {
+						r.Flags = append(r.Flags, f)
 					}
 				}
+			} else if !errors.Is(err, ErrNotFound) {
+				skipped = append(skipped, err)
+				continue
 			}
-			if err := put(tx, r); err != nil {
+			if err := ix.put(tx, r); err != nil {
 				return err
 			}
 		}
@@ -305,6 +426,9 @@ func (ix *Index) Save(rs ...*Record) error {
 	})
 	if err != nil {
 		return fmt.Errorf("index: save: %w", err)
+	}
+	if len(skipped) > 0 {
+		return fmt.Errorf("index: save: %d calls left as they were: %w", len(skipped), errors.Join(skipped...))
 	}
 	return nil
 }
@@ -315,21 +439,21 @@ func (ix *Index) Save(rs ...*Record) error {
 // no recording is ever replaced.
 func (ix *Index) StartRecording(r *Record) error {
 	err := ix.update(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bCalls).Get([]byte(r.ID)); v != nil {
-			old, err := Decode(v)
-			if err != nil {
-				return fmt.Errorf("call %s: %w", r.ID, err)
-			}
-			if old.Recording.State != StateNone || !old.Purged.IsZero() {
-				return fmt.Errorf("call %s: %w", r.ID, ErrExists)
-			}
+		old, err := ix.get(tx, r.ID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return err
+		case old.Recording.State != StateNone || !old.Purged.IsZero():
+			return fmt.Errorf("call %s: %w", r.ID, ErrExists)
+		default:
 			for _, f := range old.Flags {
 				if !slices.Contains(r.Flags, f) {
 					r.Flags = append(r.Flags, f)
 				}
 			}
 		}
-		return put(tx, r)
+		return ix.put(tx, r)
 	})
 	if err != nil {
 		return fmt.Errorf("index: start recording: %w", err)
@@ -342,7 +466,7 @@ func (ix *Index) StartRecording(r *Record) error {
 func (ix *Index) BySource(source string) (string, error) {
 	var id string
 	err := ix.view(func(tx *bolt.Tx) error {
-		id = string(tx.Bucket(bBySource).Get([]byte(source)))
+		id = string(tx.Bucket(bBySource).Get(ix.keys.lookupKey("source", source)))
 		return nil
 	})
 	return id, err
@@ -353,26 +477,33 @@ func (ix *Index) Get(id string) (*Record, error) {
 	var r *Record
 	err := ix.view(func(tx *bolt.Tx) error {
 		var err error
-		r, err = get(tx, id)
+		r, err = ix.get(tx, id)
 		return err
 	})
 	return r, err
 }
 
-func get(tx *bolt.Tx, id string) (*Record, error) {
+func (ix *Index) get(tx *bolt.Tx, id string) (*Record, error) {
 	v := tx.Bucket(bCalls).Get([]byte(id))
 	if v == nil {
 		return nil, fmt.Errorf("index: call %s: %w", id, ErrNotFound)
 	}
-	r, err := Decode(v)
+	plain, err := ix.keys.open(bCalls, []byte(id), v)
 	if err != nil {
 		return nil, fmt.Errorf("index: call %s: %w", id, err)
+	}
+	r, err := decode(plain)
+	if err != nil {
+		return nil, fmt.Errorf("index: call %s: %w", id, err)
+	}
+	if r.ID != id {
+		return nil, fmt.Errorf("index: call %s: %w: the record is call %s's", id, ErrCorrupt, r.ID)
 	}
 	return r, nil
 }
 
-// Decode reads a stored record.
-func Decode(v []byte) (*Record, error) {
+// decode reads a record's JSON.
+func decode(v []byte) (*Record, error) {
 	var r Record
 	if err := json.Unmarshal(v, &r); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
@@ -398,9 +529,9 @@ func (ix *Index) Find(q Query) ([]*Record, error) {
 		var ids []string
 		switch {
 		case q.Number != "":
-			ids = scan(tx.Bucket(bByNumber), q.Number, q.From, q.To, q.Limit)
+			ids = scan(tx.Bucket(bByNumber), ix.keys.lookupKey("number", q.Number), q.From, q.To, q.Limit)
 		case q.Extension != "":
-			ids = scan(tx.Bucket(bByExt), q.Extension, q.From, q.To, q.Limit)
+			ids = scan(tx.Bucket(bByExt), ix.keys.lookupKey("extension", q.Extension), q.From, q.To, q.Limit)
 		default:
 			c := tx.Bucket(bByTime).Cursor()
 			for k, _ := c.Seek(timeKey(q.From)); k != nil; k, _ = c.Next() {
@@ -414,7 +545,7 @@ func (ix *Index) Find(q Query) ([]*Record, error) {
 			}
 		}
 		for _, id := range ids {
-			r, err := get(tx, id)
+			r, err := ix.get(tx, id)
 			if err != nil {
 				return err
 			}
@@ -428,12 +559,14 @@ func (ix *Index) Find(q Query) ([]*Record, error) {
 	return out, nil
 }
 
-// scan walks a secondary index for one value between two times.
-func scan(b *bolt.Bucket, value string, from, to time.Time, limit int) []string {
-	prefix := append([]byte(value), 0)
+// scan walks a secondary index for one hashed value between two times.
+func scan(b *bolt.Bucket, prefix []byte, from, to time.Time, limit int) []string {
 	var ids []string
 	c := b.Cursor()
-	for k, _ := c.Seek(append(append([]byte{}, prefix...), timeKey(from)...)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+	for k, _ := c.Seek(append(slices.Clip(prefix), timeKey(from)...)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) < len(prefix)+8 {
+			continue
+		}
 		t := k[len(prefix) : len(prefix)+8]
 		if !to.IsZero() && bytes.Compare(t, timeKey(to)) >= 0 {
 			break
@@ -446,69 +579,21 @@ func scan(b *bolt.Bucket, value string, from, to time.Time, limit int) []string 
 	return ids
 }
 
-// Hold is a legal hold on a call.
-type Hold struct {
-	Reason string    `json:"reason"`
-	By     string    `json:"by"`
-	At     time.Time `json:"at"`
-}
-
-// SetHold puts a call under legal hold; held calls are never purged or
-// deleted.
-func (ix *Index) SetHold(id string, h Hold) error {
-	return ix.update(func(tx *bolt.Tx) error {
-		if _, err := get(tx, id); err != nil {
-			return err
-		}
-		v, _ := json.Marshal(h)
-		return tx.Bucket(bHolds).Put([]byte(id), v)
-	})
-}
-
-// ReleaseHold lifts a legal hold.
-func (ix *Index) ReleaseHold(id string) error {
-	return ix.update(func(tx *bolt.Tx) error { return tx.Bucket(bHolds).Delete([]byte(id)) })
-}
-
-// HoldOf returns a call's hold, or nil when it has none. An error means
-// the hold could not be read: callers must then treat the call as held.
-func (ix *Index) HoldOf(id string) (*Hold, error) {
-	var h *Hold
-	err := ix.view(func(tx *bolt.Tx) error {
-		var err error
-		h, err = holdOf(tx, id)
-		return err
-	})
-	return h, err
-}
-
-func holdOf(tx *bolt.Tx, id string) (*Hold, error) {
-	v := tx.Bucket(bHolds).Get([]byte(id))
-	if v == nil {
-		return nil, nil
-	}
-	h := &Hold{}
-	if err := json.Unmarshal(v, h); err != nil {
-		return nil, fmt.Errorf("index: hold of %s unreadable: %w", id, err)
-	}
-	return h, nil
-}
-
 // Purge ends a recording at its retention's end, in one transaction: the
-// hold is checked, shred destroys the audio, and the record becomes a
-// tombstone. A hold, or a hold that cannot be read, stops it (ErrHeld,
-// or the read error) before shred is called; so does a failed shred,
-// which leaves the record as it was.
+// holds are checked, shred destroys the audio, and the record becomes a
+// tombstone. A hold, or holds that cannot be read, stop it (ErrHeld, or
+// the read error) before shred is called; so does a failed shred, which
+// leaves the record as it was.
 func (ix *Index) Purge(id string, at time.Time, shred func() error) error {
 	err := ix.update(func(tx *bolt.Tx) error {
-		h, err := holdOf(tx, id)
+		hs, err := ix.holds(tx, id)
 		if err != nil {
 			return err
 		}
-		if h != nil {
+		if len(hs) > 0 {
 			return fmt.Errorf("call %s: %w", id, ErrHeld)
 		}
-		r, err := get(tx, id)
+		r, err := ix.get(tx, id)
 		if err != nil {
 			return err
 		}
@@ -520,7 +605,7 @@ func (ix *Index) Purge(id string, at time.Time, shred func() error) error {
 		}
 		r.Purged = at
 		r.Recording.State = StateShredded
-		return put(tx, r)
+		return ix.put(tx, r)
 	})
 	if err != nil {
 		return fmt.Errorf("index: purge: %w", err)
@@ -529,7 +614,8 @@ func (ix *Index) Purge(id string, at time.Time, shred func() error) error {
 }
 
 // Check verifies the file's consistency (bbolt's own page checks), that
-// every call decodes, and that its time, number and extension keys exist.
+// every call opens and decodes, and that its time, number and extension
+// keys exist.
 func (ix *Index) Check() error {
 	return ix.view(func(tx *bolt.Tx) error {
 		var first error
@@ -541,22 +627,22 @@ func (ix *Index) Check() error {
 		if first != nil {
 			return first
 		}
-		return tx.Bucket(bCalls).ForEach(func(k, v []byte) error {
-			r, err := Decode(v)
+		return tx.Bucket(bCalls).ForEach(func(k, _ []byte) error {
+			r, err := ix.get(tx, string(k))
 			if err != nil {
-				return fmt.Errorf("index: check %s: %w", k, err)
+				return fmt.Errorf("index: check: %w", err)
 			}
 			if tx.Bucket(bByTime).Get(append(timeKey(r.Start), r.ID...)) == nil {
 				return fmt.Errorf("index: check %s: no time key", r.ID)
 			}
 			for _, n := range r.Numbers {
-				if tx.Bucket(bByNumber).Get(secKey(n, r.Start, r.ID)) == nil {
+				if tx.Bucket(bByNumber).Get(ix.secKey("number", n, r.Start, r.ID)) == nil {
 					return fmt.Errorf("index: check %s: no key for a number", r.ID)
 				}
 			}
 			for _, e := range r.Extensions {
-				if tx.Bucket(bByExt).Get(secKey(e, r.Start, r.ID)) == nil {
-					return fmt.Errorf("index: check %s: no key for extension %s", r.ID, e)
+				if tx.Bucket(bByExt).Get(ix.secKey("extension", e, r.Start, r.ID)) == nil {
+					return fmt.Errorf("index: check %s: no key for an extension", r.ID)
 				}
 			}
 			return nil

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -12,11 +13,14 @@ import (
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
+// testKey is an index key for tests.
+var testKey = bytes.Repeat([]byte{7}, KeySize)
+
 // openTest opens a fresh index and checks its consistency when the test
 // ends (as bbolt's own btesting does).
 func openTest(t testing.TB) *Index {
 	t.Helper()
-	ix, err := Open(filepath.Join(t.TempDir(), "index.db"), Options{NoSync: true})
+	ix, err := Open(filepath.Join(t.TempDir(), "index.db"), Options{Key: testKey, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +99,11 @@ func TestUpdate(t *testing.T) {
 // TestShared checks two openers of one file in shared mode both work.
 func TestShared(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "index.db")
-	a, err := Open(p, Options{Shared: true})
+	a, err := Open(p, Options{Key: testKey, Shared: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(p, Options{Shared: true})
+	b, err := Open(p, Options{Key: testKey, Shared: true})
 	if err != nil {
 		t.Fatalf("second opener: %v", err)
 	}
@@ -109,25 +113,56 @@ func TestShared(t *testing.T) {
 	}
 }
 
+// TestHolds: several holds coexist on a call, each released on its own;
+// a release names its hold unless there is one, and fails on an unknown
+// call or hold.
 func TestHolds(t *testing.T) {
 	ix := openTest(t)
 	ix.Put(rec("h", t0, nil))
-	if err := ix.SetHold("h", Hold{Reason: "complaint 2026-114", By: "head-of-ig", At: t0}); err != nil {
+	complaint, err := ix.AddHold("h", Hold{Reason: "complaint 2026-114", By: "head-of-ig", At: t0})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if h, err := ix.HoldOf("h"); err != nil || h == nil || h.Reason != "complaint 2026-114" {
-		t.Fatalf("HoldOf = %+v, %v", h, err)
+	police, err := ix.AddHold("h", Hold{Reason: "police request 77", By: "head-of-ig", At: t0.Add(time.Hour)})
+	if err != nil || police.ID == complaint.ID {
+		t.Fatalf("second hold = %+v, %v", police, err)
 	}
-	ix.ReleaseHold("h")
-	if h, err := ix.HoldOf("h"); err != nil || h != nil {
-		t.Fatal("hold not released")
+	if hs, err := ix.Holds("h"); err != nil || len(hs) != 2 || hs[0].Reason != "complaint 2026-114" || hs[1].Reason != "police request 77" {
+		t.Fatalf("Holds = %+v, %v; want both", hs, err)
 	}
-	if err := ix.SetHold("missing", Hold{}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("SetHold on a missing call = %v", err)
+	if _, err := ix.ReleaseHold("h", ""); !errors.Is(err, ErrAmbiguous) {
+		t.Errorf("release of one of two holds without naming it = %v, want ErrAmbiguous", err)
+	}
+	if _, err := ix.ReleaseHold("h", "h00000000"); !errors.Is(err, ErrNoHold) {
+		t.Errorf("release of an unknown hold = %v, want ErrNoHold", err)
+	}
+	if got, err := ix.ReleaseHold("h", complaint.ID); err != nil || got.Reason != complaint.Reason {
+		t.Fatalf("ReleaseHold(complaint) = %+v, %v", got, err)
+	}
+	if hs, _ := ix.Holds("h"); len(hs) != 1 || hs[0].ID != police.ID {
+		t.Fatalf("after releasing the complaint: %+v; want the police hold alone", hs)
+	}
+	if err := ix.Purge("h", t0.Add(10*365*24*time.Hour), func() error { return nil }); !errors.Is(err, ErrHeld) {
+		t.Errorf("Purge under the remaining hold = %v, want ErrHeld", err)
+	}
+	if _, err := ix.ReleaseHold("h", ""); err != nil {
+		t.Fatalf("release of the only hold = %v", err)
+	}
+	if hs, err := ix.Holds("h"); err != nil || len(hs) != 0 {
+		t.Fatalf("holds left: %+v, %v", hs, err)
+	}
+	if _, err := ix.ReleaseHold("h", ""); !errors.Is(err, ErrNoHold) {
+		t.Errorf("release on a call without hold = %v, want ErrNoHold", err)
+	}
+	if _, err := ix.AddHold("missing", Hold{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("AddHold on a missing call = %v", err)
+	}
+	if _, err := ix.ReleaseHold("missing", ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ReleaseHold on a missing call = %v", err)
 	}
 }
 
-// TestPurgeFailsClosed: a hold that cannot be read stops a purge before
+// TestPurgeFailsClosed: holds that cannot be read stop a purge before
 // the audio is touched, as a hold does; a call without one is shredded and
 // becomes a tombstone in the same transaction.
 func TestPurgeFailsClosed(t *testing.T) {
@@ -135,13 +170,13 @@ func TestPurgeFailsClosed(t *testing.T) {
 	for _, id := range []string{"held", "unreadable", "free"} {
 		ix.Put(rec(id, t0, nil))
 	}
-	if err := ix.SetHold("held", Hold{Reason: "complaint", By: "ig", At: t0}); err != nil {
+	if _, err := ix.AddHold("held", Hold{Reason: "complaint", By: "ig", At: t0}); err != nil {
 		t.Fatal(err)
 	}
 	// A damaged hold record: the read fails.
-	ix.update(func(tx *bolt.Tx) error { return tx.Bucket(bHolds).Put([]byte("unreadable"), []byte("{not json")) })
-	if _, err := ix.HoldOf("unreadable"); err == nil {
-		t.Fatal("HoldOf read a damaged hold without an error")
+	ix.update(func(tx *bolt.Tx) error { return tx.Bucket(bHolds).Put([]byte("unreadable"), []byte("{not sealed")) })
+	if _, err := ix.Holds("unreadable"); err == nil {
+		t.Fatal("Holds read a damaged hold without an error")
 	}
 	at := t0.Add(6 * 365 * 24 * time.Hour)
 	for _, tt := range []struct {
@@ -188,16 +223,10 @@ func TestAuditChain(t *testing.T) {
 	// Someone edits an entry in the file directly.
 	ix.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bAudit)
-		k := []byte{0, 0, 0, 0, 0, 0, 0, 2}
-		v := b.Get(k)
-		edited := []byte(string(v))
-		for i := range edited {
-			if string(edited[i:i+6]) == "export" {
-				copy(edited[i:], "played")
-				break
-			}
-		}
-		return b.Put(k, edited)
+		k := seqKey(2)
+		v := bytes.Clone(b.Get(k))
+		v[len(v)-20] ^= 1
+		return b.Put(k, v)
 	})
 	if _, err := ix.VerifyAudit(); !errors.Is(err, ErrAuditBroken) {
 		t.Fatalf("VerifyAudit after an edit = %v, want ErrAuditBroken", err)
@@ -213,7 +242,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"id":"a","start":"2026-11-27T09:00:00Z","numbers":["+441632960001"]}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := Decode(b)
+		r, err := decode(b)
 		if err == nil && r.ID == "" {
 			t.Fatal("decoded a record without id")
 		}

@@ -14,7 +14,7 @@ func TestPurge(t *testing.T) {
 	dir := t.TempDir()
 	k, _ := vault.NewKey()
 	v, _ := vault.New(filepath.Join(dir, "rec"), &vault.Keyring{Current: k}, nil)
-	ix, err := index.Open(filepath.Join(dir, "index.db"), index.Options{NoSync: true})
+	ix, err := index.Open(filepath.Join(dir, "index.db"), index.Options{Key: make([]byte, index.KeySize), NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestPurge(t *testing.T) {
 		w.Close()
 		ix.Put(&index.Record{ID: c.id, Start: t0.Add(c.age), Recording: index.Recording{State: "complete"}})
 	}
-	ix.SetHold("held", index.Hold{Reason: "police request", By: "head-of-ig", At: t0})
+	ix.AddHold("held", index.Hold{Reason: "police request", By: "head-of-ig", At: t0})
 	now := t0.Add(3*365*24*time.Hour + 30*24*time.Hour) // a month past 3 years
 	p := &Purger{Vault: v, Index: ix, Retention: 3 * 365 * 24 * time.Hour, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
 	res, err := p.Purge()
@@ -68,7 +68,7 @@ func TestPurgeKeysOnTheRecordingsOwnTime(t *testing.T) {
 	dir := t.TempDir()
 	k, _ := vault.NewKey()
 	v, _ := vault.New(filepath.Join(dir, "rec"), &vault.Keyring{Current: k}, nil)
-	ix, err := index.Open(filepath.Join(dir, "index.db"), index.Options{NoSync: true})
+	ix, err := index.Open(filepath.Join(dir, "index.db"), index.Options{Key: make([]byte, index.KeySize), NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // KeySize is the length of keys, data and key-encryption alike.
@@ -68,6 +71,46 @@ func (r *Keyring) Find(id [8]byte) (Key, bool) {
 		}
 	}
 	return Key{}, false
+}
+
+// Seal encrypts a small secret (the index key) under the current key:
+// key id ‖ nonce ‖ XChaCha20-Poly1305 ciphertext, with aad naming its use.
+func (r *Keyring) Seal(secret, aad []byte) ([]byte, error) {
+	a, err := chacha20poly1305.NewX(r.Current.bytes[:])
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte{}, r.Current.ID[:]...)
+	nonce := make([]byte, chacha20poly1305.NonceSizeX)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	out = append(out, nonce...)
+	return a.Seal(out, nonce, secret, slices.Concat(aad, r.Current.ID[:])), nil
+}
+
+// Unseal opens what Seal made, under whichever key of the ring sealed it:
+// ErrNoKey when that key is not in the ring, ErrTampered when it does not
+// authenticate.
+func (r *Keyring) Unseal(blob, aad []byte) ([]byte, error) {
+	n := len(Key{}.ID) + chacha20poly1305.NonceSizeX
+	if len(blob) < n+tagSize {
+		return nil, ErrTampered
+	}
+	id := [8]byte(blob[:8])
+	k, ok := r.Find(id)
+	if !ok {
+		return nil, fmt.Errorf("%w %x", ErrNoKey, id)
+	}
+	a, err := chacha20poly1305.NewX(k.bytes[:])
+	if err != nil {
+		return nil, err
+	}
+	plain, err := a.Open(nil, blob[8:n], blob[n:], slices.Concat(aad, id[:]))
+	if err != nil {
+		return nil, ErrTampered
+	}
+	return plain, nil
 }
 
 // CreateKeys makes a key file holding a new key (mode 0600, in a

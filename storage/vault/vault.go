@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -64,7 +66,12 @@ type Writer struct {
 
 	groupSync bool // the caller syncs with Sync (see GroupSync)
 	unsynced  bool // chunks written since the last sync
+	fileID    [16]byte
 }
+
+// FileID is the file's own random id, from its header (hex): the index
+// keeps it, so a file swapped in from another recording is known.
+func (w *Writer) FileID() string { return hex.EncodeToString(w.fileID[:]) }
 
 // GroupSync hands syncing to the caller: chunks are written as they fill
 // but not synced until Sync (or Close). A caller with many recordings open
@@ -107,7 +114,13 @@ func (v *Vault) Create(id string) (*Writer, error) {
 		}
 		return nil, fmt.Errorf("vault: create %s: %w", id, err)
 	}
-	_, err = f.Write(raw)
+	// The writer holds a lock on its file until Close: another process
+	// (an export beside the daemon) knows a file without its final chunk
+	// is being written, not cut short (InUse).
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		_, err = f.Write(raw)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -122,7 +135,7 @@ func (v *Vault) Create(id string) (*Writer, error) {
 	v.mu.Lock()
 	v.writing[id] = true
 	v.mu.Unlock()
-	return &Writer{v: v, id: id, f: f, c: c, buf: make([]byte, 0, ChunkSize), out: make([]byte, 0, sealedSize)}, nil
+	return &Writer{v: v, id: id, f: f, c: c, fileID: h.fileID, buf: make([]byte, 0, ChunkSize), out: make([]byte, 0, sealedSize)}, nil
 }
 
 // Write adds plaintext; it never holds more than one chunk unwritten.
@@ -171,11 +184,41 @@ func (w *Writer) Close() error {
 	}()
 	if w.err == nil {
 		w.flush(true)
+	} else {
+		w.sealUp()
 	}
 	if err := w.f.Close(); err != nil && w.err == nil {
 		w.err = fmt.Errorf("vault: close %s: %w", w.id, err)
 	}
 	return w.err
+}
+
+// Abandon closes the file as a crash would, without the final chunk and
+// releasing the writer's lock: for tests of recovery.
+func (w *Writer) Abandon() error {
+	w.v.mu.Lock()
+	delete(w.v.writing, w.id)
+	w.v.mu.Unlock()
+	return w.f.Close()
+}
+
+// sealUp closes a recording whose writing failed (the disk filled): a
+// torn last write is cut off and an empty final chunk written where it
+// began, so what was written before the failure is a whole recording,
+// readable and exportable at once. Cutting the torn write frees more
+// than the final chunk needs. If even that fails, the file is left for
+// recovery at the next start.
+func (w *Writer) sealUp() {
+	end := int64(headerSize) + int64(w.index)*sealedSize
+	if err := w.f.Truncate(end); err != nil {
+		return
+	}
+	final := w.c.sealChunk(nil, nil, w.index, true)
+	if _, err := w.f.WriteAt(final, end); err != nil {
+		w.f.Truncate(end)
+		return
+	}
+	w.f.Sync()
 }
 
 // Size is the plaintext written so far to complete chunks.
@@ -195,7 +238,12 @@ type Reader struct {
 	cached   int64 // index of the chunk in plain, -1 none
 	sealed   []byte
 	created  time.Time
+	fileID   [16]byte
 }
+
+// FileID is the file's own id, from its header (hex); see Writer.FileID.
+// It is authenticated once a chunk has decrypted (Complete, or Size > 0).
+func (r *Reader) FileID() string { return hex.EncodeToString(r.fileID[:]) }
 
 // OpenPartial opens a recording that another process (the daemon) is
 // still writing: its complete chunks so far, authenticated; a truncated
@@ -229,9 +277,9 @@ func (v *Vault) Open(id string) (*Reader, error) {
 	v.mu.Lock()
 	writing := v.writing[id]
 	v.mu.Unlock()
-	if !r.complete && !writing {
+	if !r.complete && !writing && !v.InUse(id) {
 		r.Close()
-		return nil, fmt.Errorf("vault: %s: %w (no final chunk; run recovery if the box lost power)", id, ErrTruncated)
+		return nil, fmt.Errorf("vault: %s: %w: it has no final chunk and nothing is writing it (the daemon closes a recording cut short by a power cut when it next starts; otherwise the file was cut)", id, ErrTruncated)
 	}
 	return r, nil
 }
@@ -258,7 +306,7 @@ func (v *Vault) reader(id string, f *os.File) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: %s: %w", id, err)
 	}
-	r := &Reader{id: id, f: f, c: c, cached: -1, created: time.Unix(0, h.created),
+	r := &Reader{id: id, f: f, c: c, cached: -1, created: time.Unix(0, h.created), fileID: h.fileID,
 		plain: make([]byte, 0, ChunkSize), sealed: make([]byte, sealedSize)}
 	data := st.Size() - headerSize
 	full, rem := data/sealedSize, data%sealedSize
@@ -351,6 +399,30 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 // Close closes the file.
 func (r *Reader) Close() error { return r.f.Close() }
 
+// InUse reports whether a process (this one or another: the daemon) is
+// writing the recording now: its writer holds the file's lock.
+func (v *Vault) InUse(id string) bool {
+	v.mu.Lock()
+	writing := v.writing[id]
+	v.mu.Unlock()
+	if writing {
+		return true
+	}
+	p, err := v.path(id)
+	if err != nil {
+		return false
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	return false
+}
+
 // Created returns when a recording was started, from its header, which
 // is authenticated (a chunk it is bound into decrypts) before it is
 // believed. Retention keys on this, never on the index's metadata.
@@ -392,10 +464,7 @@ func (v *Vault) Recover() ([]string, error) {
 	}
 	var fixed []string
 	for _, id := range ids {
-		v.mu.Lock()
-		busy := v.writing[id]
-		v.mu.Unlock()
-		if busy {
+		if v.InUse(id) {
 			continue
 		}
 		ok, err := v.recover(id)
@@ -457,6 +526,11 @@ func (v *Vault) Shred(id string) error {
 		return fmt.Errorf("vault: shred %s: %w", id, err)
 	}
 	if err := os.Remove(p); err != nil {
+		return fmt.Errorf("vault: shred %s: %w", id, err)
+	}
+	// Its metadata's key came from the data key, gone now: the file is
+	// noise, removed for tidiness.
+	if err := v.removeMeta(id); err != nil {
 		return fmt.Errorf("vault: shred %s: %w", id, err)
 	}
 	return syncDir(v.dir)

@@ -92,7 +92,7 @@ run:
 	sleep 2; kill -0 $$pid 2>/dev/null || exit 1; \
 	scripts/demo-calls.sh 3; sleep 1; \
 	echo; echo "Recordings (encrypted) are in $(DEMO)/data/recordings, the index in $(DEMO)/data/index.db."; \
-	echo "  list them:   $(BIN)/recorderd calls -data $(DEMO)/data -key $(DEMO)/kek"; \
+	echo "  list them:   $(BIN)/recorderd calls -data $(DEMO)/data -key $(DEMO)/kek -why demo"; \
 	echo "  export one:  $(BIN)/recorderd export -data $(DEMO)/data -key $(DEMO)/kek -call ID -out call.mp3 -why demo"; \
 	echo "  check all:   $(BIN)/recorderd verify -data $(DEMO)/data -key $(DEMO)/kek"; \
 	echo "The daemon keeps recording calls on loopback; Ctrl-C stops it."; \

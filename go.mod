@@ -6,6 +6,7 @@ require (
 	filippo.io/age v1.3.2
 	github.com/BurntSushi/toml v1.6.0
 	github.com/creack/pty v1.1.24
+	github.com/google/renameio/v2 v2.0.2
 	github.com/gopacket/gopacket v1.7.7
 	github.com/gotranspile/g722 v0.0.0-20240123003956-384a1bb16a19
 	github.com/hajimehoshi/go-mp3 v0.3.4

@@ -13,6 +13,8 @@ import (
 	"callrec/recorder/pipeline"
 	"callrec/storage/archive"
 	"callrec/storage/index"
+
+	"github.com/google/renameio/v2"
 )
 
 // File is the snapshot's name in the data directory.
@@ -136,26 +138,23 @@ func (c *Collector) Run(ctx context.Context, dir string, every time.Duration, lo
 	}
 }
 
-// Write stores a snapshot in dir atomically: a private temporary file,
-// then a rename.
+// Write stores a snapshot in dir atomically, mode 0600: renameio's
+// temporary file, made afresh, synced, then renamed.
 func Write(dir string, s Snapshot) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".status-*")
+	f, err := renameio.NewPendingFile(filepath.Join(dir, File), renameio.WithTempDir(dir), renameio.WithStaticPermissions(0o600))
 	if err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
+	defer f.Cleanup()
 	_, err = f.Write(append(b, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dir, File))
+		err = f.CloseAtomicallyReplace()
 	}
 	if err != nil {
-		os.Remove(f.Name())
 		return fmt.Errorf("status: %w", err)
 	}
 	return nil

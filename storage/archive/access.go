@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -195,8 +194,8 @@ func (a *Archive) openRecording(id string) (rd *vault.Reader, partial bool, err 
 // never through a link: it is written to a temporary file made afresh
 // beside path, then linked into place, which fails if path exists (a
 // file, or a symlink planted there). force replaces an existing path
-// atomically instead (the link, not what it points to). A failed export
-// is audited as failed and leaves no file.
+// atomically instead (the link, not what it points to); see place. A
+// failed export is audited as failed and leaves no file.
 func (a *Archive) ExportFile(acc Access, id, path string, force bool) (Exported, error) {
 	var ex Exported
 	if err := acc.check(); err != nil {
@@ -207,27 +206,15 @@ func (a *Archive) ExportFile(acc Access, id, path string, force bool) (Exported,
 			return ex, fmt.Errorf("archive: export: %s exists (give -force to replace it): %w", path, fs.ErrExist)
 		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".callrec-export-*.part")
+	f, err := pendingFile(path)
 	if err != nil {
 		return ex, fmt.Errorf("archive: export: %w", err)
 	}
-	defer os.Remove(f.Name()) // after the link or rename, only the temporary name goes
-	ex, err = a.Export(acc, id, f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	defer f.Cleanup()
+	if ex, err = a.Export(acc, id, f); err != nil {
 		return ex, err // Export audited the failure
 	}
-	if force {
-		err = os.Rename(f.Name(), path)
-	} else {
-		err = os.Link(f.Name(), path)
-	}
-	if err != nil {
+	if err := place(f, path, force); err != nil {
 		err = fmt.Errorf("archive: export: %w", err)
 		a.exportFailed(acc, id, true, err)
 		return ex, err

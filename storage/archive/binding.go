@@ -111,27 +111,12 @@ func readBinding(dataDir string) (string, error) {
 }
 
 // writeBinding records the key's fingerprint in the data directory,
-// atomically through a private temporary file.
+// atomically (writeFile).
 func writeBinding(dataDir string, k vault.Key) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("archive: %w", err)
 	}
-	f, err := os.CreateTemp(dataDir, ".kek-id-*")
-	if err != nil {
-		return fmt.Errorf("archive: %w", err)
-	}
-	_, err = f.WriteString(fingerprint(k) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dataDir, bindingFile))
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := writeFile(filepath.Join(dataDir, bindingFile), []byte(fingerprint(k)+"\n")); err != nil {
 		return fmt.Errorf("archive: %s: %w", bindingFile, err)
 	}
 	return nil

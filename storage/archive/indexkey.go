@@ -67,9 +67,9 @@ func newIndexKey(dataDir string, keys *vault.Keyring, replace bool) ([]byte, err
 	return k, nil
 }
 
-// storeIndexKey writes index.key through a private temporary file made
-// afresh, then links it into place (failing with fs.ErrExist if one is
-// there), or renames it over the old one when replace is set.
+// storeIndexKey writes index.key (see place): linked into place, failing
+// with fs.ErrExist if one is there, or over the old one when replace is
+// set.
 func storeIndexKey(dataDir string, keys *vault.Keyring, k []byte, replace bool) error {
 	blob, err := keys.Seal(k, indexKeyUse)
 	if err != nil {
@@ -78,26 +78,14 @@ func storeIndexKey(dataDir string, keys *vault.Keyring, k []byte, replace bool) 
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("archive: %w", err)
 	}
-	f, err := os.CreateTemp(dataDir, ".index-key-*")
-	if err != nil {
-		return fmt.Errorf("archive: %s: %w", indexKeyFile, err)
-	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(blob)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("archive: %s: %w", indexKeyFile, err)
-	}
 	p := filepath.Join(dataDir, indexKeyFile)
-	if replace {
-		err = os.Rename(f.Name(), p)
-	} else {
-		err = os.Link(f.Name(), p)
+	f, err := pendingFile(p)
+	if err == nil {
+		defer f.Cleanup()
+		_, err = f.Write(blob)
+	}
+	if err == nil {
+		err = place(f, p, replace)
 	}
 	if err != nil {
 		return fmt.Errorf("archive: %s: %w", indexKeyFile, err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -188,26 +189,20 @@ func (ix *Index) AuditHead() (Head, error) {
 	return h, nil
 }
 
-// writeHead replaces the head file atomically, through a private
-// temporary file made afresh (never one planted in the directory).
+// writeHead replaces the head file atomically, mode 0600, through a
+// temporary file renameio makes afresh (never one planted in the
+// directory), synced before the rename.
 func (ix *Index) writeHead(h Head) error {
-	dir := filepath.Dir(ix.head)
-	f, err := os.CreateTemp(dir, ".audit-head-*")
+	f, err := renameio.NewPendingFile(ix.head, renameio.WithTempDir(filepath.Dir(ix.head)), renameio.WithStaticPermissions(0o600))
 	if err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
+	defer f.Cleanup()
 	_, err = fmt.Fprintf(f, "callrec-audit-head %d %s %s\n", h.Seq, h.Hash, ix.headMAC(h))
-	if err == nil && !ix.opts.NoSync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Rename(f.Name(), ix.head)
+		err = f.CloseAtomicallyReplace()
 	}
 	if err != nil {
-		os.Remove(f.Name())
 		return fmt.Errorf("audit head: %w", err)
 	}
 	return nil

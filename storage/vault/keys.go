@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/renameio/v2"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -169,8 +170,7 @@ func LoadKeys(path string) (*Keyring, error) {
 	return &r, nil
 }
 
-// SaveKeys writes the key file atomically (a private temporary file made
-// afresh in the same directory, fsync, rename), mode 0600. The directory
+// SaveKeys writes the key file atomically (see writePrivate), mode 0600. The directory
 // is made 0700 if missing.
 func SaveKeys(path string, r *Keyring) error {
 	dir := filepath.Dir(path)
@@ -182,25 +182,24 @@ func SaveKeys(path string, r *Keyring) error {
 	for _, k := range append([]Key{r.Current}, r.Old...) {
 		b.WriteString(hex.EncodeToString(k.bytes[:]) + "\n")
 	}
-	// CreateTemp opens with O_EXCL and a random name: no file planted in
-	// the directory (a symlink to elsewhere) is ever written through.
-	f, err := os.CreateTemp(dir, ".kek-*")
-	if err != nil {
-		return fmt.Errorf("vault: key file: %w", err)
-	}
-	_, err = f.WriteString(b.String())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := writePrivate(path, []byte(b.String())); err != nil {
 		return fmt.Errorf("vault: key file: %w", err)
 	}
 	return syncDir(dir)
+}
+
+// writePrivate replaces a file atomically, mode 0600 whatever the old
+// file's was: renameio writes a temporary file made afresh beside it
+// (O_EXCL, a random name: no file planted in the directory, a symlink to
+// elsewhere, is ever written through), syncs it and renames it over.
+func writePrivate(path string, b []byte) error {
+	f, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(0o600))
+	if err != nil {
+		return err
+	}
+	defer f.Cleanup()
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	return f.CloseAtomicallyReplace()
 }

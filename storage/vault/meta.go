@@ -69,8 +69,7 @@ func (v *Vault) metaCipher(id string) (cipher.AEAD, []byte, error) {
 	return a, append(h.fileID[:], id...), nil
 }
 
-// PutMeta replaces a recording's metadata, atomically: a private
-// temporary file made afresh, synced, renamed over the old.
+// PutMeta replaces a recording's metadata, atomically (writePrivate).
 func (v *Vault) PutMeta(id string, data []byte) error {
 	mp, err := v.metaPath(id)
 	if err != nil {
@@ -85,22 +84,7 @@ func (v *Vault) PutMeta(id string, data []byte) error {
 		return err
 	}
 	out = a.Seal(out, out, data, ad)
-	f, err := os.CreateTemp(v.dir, "."+id+".meta-*")
-	if err != nil {
-		return fmt.Errorf("vault: metadata of %s: %w", id, err)
-	}
-	_, err = f.Write(out)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), mp)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := writePrivate(mp, out); err != nil {
 		return fmt.Errorf("vault: metadata of %s: %w", id, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,15 +28,7 @@ func TestCrashRecovery(t *testing.T) {
 		sippCalls(t, 5490, 20)
 		close(done)
 	}()
-	waitFor(t, "20 calls to be recording", 20*time.Second, func() bool {
-		n := 0
-		for _, c := range b.calls() {
-			if c.Recording.State == "recording" {
-				n++
-			}
-		}
-		return n == 20
-	})
+	b.waitRecording(20)
 	time.Sleep(3 * time.Second) // let the calls run: the kill must land mid-call
 	// A recording can be read while it is being written.
 	live := b.calls()[0]
@@ -110,6 +103,34 @@ func rawCalls(t *testing.T, b *box) []struct {
 	return res
 }
 
+// mountSmallDisk mounts a 24 MB tmpfs on dir until the test ends: a disk
+// the tests can fill.
+func mountSmallDisk(t *testing.T, dir string) {
+	t.Helper()
+	os.MkdirAll(dir, 0o700)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("mount tmpfs: %v %s", err, out)
+		}
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+}
+
+// waitRecording waits until n calls are being recorded.
+func (b *box) waitRecording(n int) {
+	b.t.Helper()
+	waitFor(b.t, fmt.Sprint(n, " calls to be recording"), 20*time.Second, func() bool {
+		k := 0
+		for _, c := range b.calls() {
+			if c.Recording.State == "recording" {
+				k++
+			}
+		}
+		return k == n
+	})
+}
+
 // TestDiskFull fills a small filesystem past the reserve: no new
 // recording starts, a fault is raised, nothing breaks, and recording
 // resumes by itself once space is freed.
@@ -118,14 +139,7 @@ func TestDiskFull(t *testing.T) {
 	needTool(t, "sipp")
 	b := newBox(t)
 	data := filepath.Join(b.dir, "data")
-	os.MkdirAll(data, 0o700)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", data).CombinedOutput(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mount tmpfs: %v %s", err, out)
-		}
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", data).Run() })
+	mountSmallDisk(t, data)
 	cfg := filepath.Join(b.dir, "recorder.toml")
 	os.WriteFile(cfg, []byte("[storage]\nreserve_mb = 16\n"), 0o600)
 	junk := filepath.Join(data, "junk")
@@ -173,13 +187,7 @@ func TestDiskFillsMidCall(t *testing.T) {
 	needTool(t, "sipp")
 	b := newBox(t)
 	data := filepath.Join(b.dir, "data")
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", data).CombinedOutput(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mount tmpfs: %v %s", err, out)
-		}
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", data).Run() })
+	mountSmallDisk(t, data)
 	cfg := filepath.Join(b.dir, "recorder.toml")
 	os.WriteFile(cfg, []byte("[storage]\nreserve_mb = 4\n"), 0o600)
 	log, stop, _ := b.startDaemon("-config", cfg)
@@ -235,15 +243,7 @@ func TestRestartMidCall(t *testing.T) {
 		sippCalls(t, 5590, 5)
 		close(done)
 	}()
-	waitFor(t, "5 calls to be recording", 20*time.Second, func() bool {
-		n := 0
-		for _, c := range b.calls() {
-			if c.Recording.State == "recording" {
-				n++
-			}
-		}
-		return n == 5
-	})
+	b.waitRecording(5)
 	time.Sleep(2 * time.Second) // every call has over a second recorded, as the kill finds it
 	kill()
 	log, stop, _ := b.startDaemon()

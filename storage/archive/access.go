@@ -96,7 +96,7 @@ func (a *Archive) Export(acc Access, id string, w io.Writer) (ex Exported, err e
 			a.exportFailed(acc, id, audited, err)
 		}
 	}()
-	rd, partial, err := a.openRecording(id)
+	r, rd, partial, err := a.openRecording(id)
 	if err != nil {
 		return ex, err
 	}
@@ -111,10 +111,6 @@ func (a *Archive) Export(acc Access, id string, w io.Writer) (ex Exported, err e
 	}
 	audited = true
 	if a.cfg.Format != nil {
-		r, err := a.index.Get(id)
-		if err != nil {
-			return ex, err
-		}
 		tag, err := a.cfg.Format.InfoFrame(r.Recording, ex.Bytes)
 		if err != nil {
 			return ex, fmt.Errorf("archive: export %s: %w", id, err)
@@ -146,11 +142,16 @@ func (a *Archive) exportFailed(acc Access, id string, audited bool, cause error)
 // chunk is (and must match the index's hash, if the index has one); a
 // file without is read up to its last complete chunk only while its
 // writer holds it; otherwise it was cut short, and is refused.
-func (a *Archive) openRecording(id string) (rd *vault.Reader, partial bool, err error) {
-	r, err := a.index.Get(id)
-	if err != nil {
-		return nil, false, err
+func (a *Archive) openRecording(id string) (r *index.Record, rd *vault.Reader, partial bool, err error) {
+	if r, err = a.index.Get(id); err != nil {
+		return nil, nil, false, err
 	}
+	rd, partial, err = a.openFile(r)
+	return r, rd, partial, err
+}
+
+func (a *Archive) openFile(r *index.Record) (rd *vault.Reader, partial bool, err error) {
+	id := r.ID
 	switch {
 	case !r.Purged.IsZero():
 		return nil, false, fmt.Errorf("%w: call %s on %s", ErrPurged, id, r.Purged.Format("2006-01-02"))
@@ -261,17 +262,14 @@ func (a *Archive) Verify() (Report, error) {
 			continue
 		}
 		delete(onDisk, r.ID)
-		if a.vault.InUse(r.ID) {
-			continue // being written by the daemon now
-		}
-		rep.Checked++
-		rd, partial, err := a.openRecording(r.ID)
+		rd, partial, err := a.openFile(r)
 		if err == nil {
 			rd.Close()
 			if partial {
-				continue // its writer took it between the two looks
+				continue // being written by the daemon now
 			}
 		}
+		rep.Checked++
 		if err != nil {
 			rep.Problems = append(rep.Problems, Problem{r.ID, err})
 		}

@@ -73,6 +73,23 @@ type Archive struct {
 // shared with other processes: tools run beside the daemon. It creates
 // the key-encryption key when the key file does not exist.
 func Open(cfg Config, log *slog.Logger) (*Archive, error) {
+	a, err := openVault(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	ikey, err := indexKey(cfg.DataDir, a.keys)
+	if err != nil {
+		return nil, err
+	}
+	if a.index, err = openIndex(cfg.DataDir, "index.db", ikey); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// openVault opens the archive's keys (checked against the data
+// directory's binding) and its vault; the index is the caller's.
+func openVault(cfg Config, log *slog.Logger) (*Archive, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -88,15 +105,7 @@ func Open(cfg Config, log *slog.Logger) (*Archive, error) {
 		return nil, err
 	}
 	v.SetClock(cfg.Now)
-	ikey, err := indexKey(cfg.DataDir, keys)
-	if err != nil {
-		return nil, err
-	}
-	ix, err := openIndex(cfg.DataDir, "index.db", ikey)
-	if err != nil {
-		return nil, err
-	}
-	return &Archive{cfg: cfg, log: log, keys: keys, vault: v, index: ix, dirty: map[*Writer]bool{}, early: map[string][]string{}, metaDirty: map[string]bool{}}, nil
+	return &Archive{cfg: cfg, log: log, keys: keys, vault: v, dirty: map[*Writer]bool{}, early: map[string][]string{}, metaDirty: map[string]bool{}}, nil
 }
 
 // openIndex opens an index file of the data directory, shared with other

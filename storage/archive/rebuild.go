@@ -48,24 +48,15 @@ func RebuildIndex(cfg Config, acc Access, log *slog.Logger) (Rebuilt, error) {
 	if err := acc.check(); err != nil {
 		return res, err
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	keys, err := loadKeys(cfg, log)
+	a, err := openVault(cfg, log)
 	if err != nil {
 		return res, err
 	}
-	a := &Archive{cfg: cfg, log: log, keys: keys, dirty: map[*Writer]bool{}, early: map[string][]string{}, metaDirty: map[string]bool{}}
+	log, keys := a.log, a.keys
 	if err := a.Lock(); err != nil {
 		return res, fmt.Errorf("archive: index rebuild: %w", err)
 	}
 	defer a.Close()
-	if a.vault, err = vault.New(filepath.Join(cfg.DataDir, "recordings"), keys, log); err != nil {
-		return res, err
-	}
 	if res.Recovered, err = a.vault.Recover(); err != nil {
 		return res, err
 	}
@@ -80,7 +71,7 @@ func RebuildIndex(cfg Config, acc Access, log *slog.Logger) (Rebuilt, error) {
 	}
 	path := filepath.Join(cfg.DataDir, "index.db")
 	if _, err := os.Stat(path); err == nil {
-		res.Old = path + ".old-" + cfg.Now().UTC().Format("20060102T150405Z")
+		res.Old = path + ".old-" + a.cfg.Now().UTC().Format("20060102T150405Z")
 		if err := os.Rename(path, res.Old); err != nil {
 			return res, fmt.Errorf("archive: index rebuild: %w", err)
 		}

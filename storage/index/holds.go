@@ -34,18 +34,11 @@ func (ix *Index) AddHold(id string, h Hold) (Hold, error) {
 		rand.Read(b[:])
 		h.ID = "h" + hex.EncodeToString(b[:])
 	}
-	err := ix.update(func(tx *bolt.Tx) error {
-		if _, err := ix.get(tx, id); err != nil {
-			return err
-		}
-		hs, err := ix.holds(tx, id)
-		if err != nil {
-			return err
-		}
+	err := ix.changeHolds(id, func(hs []Hold) ([]Hold, error) {
 		if slices.ContainsFunc(hs, func(o Hold) bool { return o.ID == h.ID }) {
-			return fmt.Errorf("call %s: hold %s exists", id, h.ID)
+			return nil, fmt.Errorf("hold %s exists", h.ID)
 		}
-		return ix.putHolds(tx, id, append(hs, h))
+		return append(hs, h), nil
 	})
 	if err != nil {
 		return Hold{}, fmt.Errorf("index: hold %s: %w", id, err)
@@ -59,7 +52,31 @@ func (ix *Index) AddHold(id string, h Hold) (Hold, error) {
 // released.
 func (ix *Index) ReleaseHold(id, holdID string) (Hold, error) {
 	var released Hold
-	err := ix.update(func(tx *bolt.Tx) error {
+	err := ix.changeHolds(id, func(hs []Hold) ([]Hold, error) {
+		i := slices.IndexFunc(hs, func(h Hold) bool { return h.ID == holdID })
+		switch {
+		case holdID == "" && len(hs) == 1:
+			i = 0
+		case holdID == "" && len(hs) > 1:
+			return nil, ErrAmbiguous
+		case holdID == "":
+			return nil, ErrNoHold
+		case i < 0:
+			return nil, fmt.Errorf("%w: %s", ErrNoHold, holdID)
+		}
+		released = hs[i]
+		return slices.Delete(hs, i, i+1), nil
+	})
+	if err != nil {
+		return Hold{}, fmt.Errorf("index: release %s: %w", id, err)
+	}
+	return released, nil
+}
+
+// changeHolds replaces a stored call's holds with what change makes of
+// them, in one transaction.
+func (ix *Index) changeHolds(id string, change func([]Hold) ([]Hold, error)) error {
+	return ix.update(func(tx *bolt.Tx) error {
 		if _, err := ix.get(tx, id); err != nil {
 			return err
 		}
@@ -67,26 +84,11 @@ func (ix *Index) ReleaseHold(id, holdID string) (Hold, error) {
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(hs, func(h Hold) bool { return h.ID == holdID })
-		switch {
-		case holdID == "" && len(hs) == 1:
-			i = 0
-		case holdID == "" && len(hs) > 1:
-			return ErrAmbiguous
+		if hs, err = change(hs); err != nil {
+			return err
 		}
-		if i < 0 {
-			if holdID == "" {
-				return ErrNoHold
-			}
-			return fmt.Errorf("%w: %s", ErrNoHold, holdID)
-		}
-		released = hs[i]
-		return ix.putHolds(tx, id, slices.Delete(hs, i, i+1))
+		return ix.putHolds(tx, id, hs)
 	})
-	if err != nil {
-		return Hold{}, fmt.Errorf("index: release %s: %w", id, err)
-	}
-	return released, nil
 }
 
 // Holds returns a call's holds, oldest first. An error means they could

@@ -329,9 +329,6 @@ func FuzzAuditHead(f *testing.F) {
 			t.Fatal(err)
 		}
 		h, err := ix.AuditHead()
-		if err == nil && ix.headMAC(h) == "" {
-			t.Fatal("a head without its MAC was accepted")
-		}
 		if err == nil && !bytes.Contains(b, []byte(ix.headMAC(h))) {
 			t.Fatalf("accepted a head whose MAC is not the key's: %q", b)
 		}

@@ -10,15 +10,25 @@ import (
 	"callrec/storage/vault"
 )
 
-func TestPurge(t *testing.T) {
+// openStore opens a fresh vault and index, closed when the test ends.
+func openStore(t *testing.T) (*vault.Vault, *index.Index) {
+	t.Helper()
 	dir := t.TempDir()
 	k, _ := vault.NewKey()
-	v, _ := vault.New(filepath.Join(dir, "rec"), &vault.Keyring{Current: k}, nil)
+	v, err := vault.New(filepath.Join(dir, "rec"), &vault.Keyring{Current: k}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ix, err := index.Open(filepath.Join(dir, "index.db"), index.Options{Key: make([]byte, index.KeySize), NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ix.Close()
+	t.Cleanup(func() { ix.Close() })
+	return v, ix
+}
+
+func TestPurge(t *testing.T) {
+	v, ix := openStore(t)
 	t0 := time.Date(2020, 1, 1, 9, 0, 0, 0, time.UTC)
 	for _, c := range []struct {
 		id  string
@@ -65,14 +75,7 @@ func TestPurge(t *testing.T) {
 // edited start, or an old call ingested today) is not shredded: the
 // recording's authenticated creation time decides.
 func TestPurgeKeysOnTheRecordingsOwnTime(t *testing.T) {
-	dir := t.TempDir()
-	k, _ := vault.NewKey()
-	v, _ := vault.New(filepath.Join(dir, "rec"), &vault.Keyring{Current: k}, nil)
-	ix, err := index.Open(filepath.Join(dir, "index.db"), index.Options{Key: make([]byte, index.KeySize), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
+	v, ix := openStore(t)
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	v.SetClock(func() time.Time { return now.Add(-time.Hour) })
 	w, _ := v.Create("today")

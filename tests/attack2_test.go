@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // TestAuditRollbackDetected replays defect 6: removing the last entries
@@ -181,10 +182,24 @@ func TestRecoveryPassphraseNotEchoed(t *testing.T) {
 					t.Fatalf("no %q on the terminal: %q", s, screen.String())
 				}
 			}
+			// Type only once the terminal stops echoing, as ReadPassword
+			// sets it: typed before, the line discipline would echo it,
+			// whatever the program does.
+			quiet := func() {
+				t.Helper()
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+					if tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS); err == nil && tio.Lflag&unix.ECHO == 0 {
+						return
+					}
+				}
+				t.Fatal("the terminal kept echoing")
+			}
 			expect("recovery passphrase")
+			quiet()
 			tty.Write([]byte(tt.first + "\r"))
 			if tt.second != "" {
 				expect("the same again")
+				quiet()
 				tty.Write([]byte(tt.second + "\r"))
 			}
 			io.Copy(&screen, r) // until the command ends

@@ -11,13 +11,10 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
-	"syscall"
 	"time"
 
 	"callrec/firmware/config"
 	"callrec/firmware/recording"
-	"callrec/recorder/mix"
-	"callrec/recorder/pipeline"
 	"callrec/storage/archive"
 	"callrec/storage/index"
 )
@@ -84,47 +81,18 @@ func runIngest(ctx context.Context, args []string, log *slog.Logger, stdout, std
 		return err
 	}
 	defer a.Close()
-	if err := a.Lock(); err != nil {
-		return fmt.Errorf("ingest: %w", err)
-	}
-	if _, err := a.Recover(); err != nil {
-		return err
-	}
 	src, err := openFile(file)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	stored, known := 0, 0
-	sink := recording.New(a, recording.Config{Mix: cfg.Storage.Mix(), Track: cfg.Calls.Track(), SkipStored: true,
-		OnFinish: func(i mix.Info) {
-			switch {
-			case i.Err == nil:
-				stored++
-			case errors.Is(i.Err, recording.ErrAlreadyStored):
-				known++
-			}
-		}}, log)
-	readErr := record(ctx, a, sink, src, "capture_end")
-	fmt.Fprintf(stdout, "%d recordings stored in %s", stored, cfg.Storage.DataDir)
-	if known > 0 {
-		fmt.Fprintf(stdout, "; %d already stored, left as they were", known)
+	res, err := recording.Ingest(ctx, a, src, recording.Config{Mix: cfg.Storage.Mix(), Track: cfg.Calls.Track()}, log)
+	fmt.Fprintf(stdout, "%d recordings stored in %s", res.Stored, cfg.Storage.DataDir)
+	if res.Known > 0 {
+		fmt.Fprintf(stdout, "; %d already stored, left as they were", res.Known)
 	}
 	fmt.Fprintln(stdout)
-	return readErr
-}
-
-// record runs one source through a recording pipeline into the archive,
-// with the disk worker, until the source ends.
-func record(ctx context.Context, a *archive.Archive, sink *recording.Sink, src pipeline.Source, reason string) error {
-	wctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(wctx) }() // returns when stop is called, after the queue drains
-	p := pipeline.New(sink.Pipeline(), nil)
-	err := p.Run(ctx, src)
-	p.Close(reason)
-	stop()
-	return errors.Join(err, <-done)
+	return err
 }
 
 // runCalls lists calls from the index as JSON lines; the search is audited.
@@ -335,16 +303,7 @@ func runKeys(args []string, log *slog.Logger, stdin io.Reader, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return fmt.Errorf("keys export-recovery: %w", err)
-	}
-	err = a.ExportRecovery(archive.Access{Who: *who, Why: "recovery copy written to " + *out}, pass, f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(*out)
+	if err := a.ExportRecoveryFile(archive.Access{Who: *who, Why: "recovery copy written to " + *out}, pass, *out); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "recovery key written to %s: keep it apart from the box; it opens every recording with the passphrase\n", *out)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 
 	"callrec/recorder/pipeline"
 	"callrec/recorder/track"
@@ -42,31 +41,17 @@ func runInspect(ctx context.Context, args []string, log *slog.Logger, stdout, st
 	defer out.Flush()
 	enc := json.NewEncoder(out)
 	live := file == ""
-	var calls []*track.Call
-	p := pipeline.New(pipeline.Config{Track: cfg.Calls.Track(), OnEvent: func(e track.Event) {
-		switch {
-		case live && e.Kind == track.CallEnded:
-			enc.Encode(e.Call)
-			out.Flush()
-		case !live && e.Kind == track.CallStarted && e.Detail != "revived": // a fork revived starts twice
-			calls = append(calls, e.Call)
-		}
-	}}, log)
-	runErr := p.Run(ctx, src)
-	reason := "capture_end"
-	if live {
-		reason = "stopped"
-	}
-	p.Close(reason)
-	slices.SortStableFunc(calls, func(a, b *track.Call) int { return a.Start.Compare(b.Start.Time) })
-	for _, c := range calls {
+	st, err := pipeline.Inspect(ctx, src, cfg.Calls.Track(), live, func(c *track.Call) error {
 		if err := enc.Encode(c); err != nil {
 			return err
 		}
-	}
+		if live {
+			return out.Flush()
+		}
+		return nil
+	}, log)
 	if *stats {
-		s := p.Stats()
-		fmt.Fprintf(stderr, "capture: %+v\ntracking: %+v\n", s.Capture, s.Track)
+		fmt.Fprintf(stderr, "capture: %+v\ntracking: %+v\n", st.Capture, st.Track)
 	}
-	return runErr // bad input: the calls read so far are printed, then exit 2
+	return err // bad input: the calls read so far are printed, then exit 2
 }

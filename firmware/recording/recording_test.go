@@ -19,7 +19,6 @@ import (
 	"callrec/recorder/capture"
 	ct "callrec/recorder/capture/capturetest"
 	"callrec/recorder/mix"
-	"callrec/recorder/pipeline"
 	"callrec/recorder/track"
 	"callrec/storage/archive"
 	"callrec/storage/index"
@@ -44,33 +43,44 @@ func openArchive(t *testing.T, reserve int64) *archive.Archive {
 	return a
 }
 
-// record plays frames through a recording pipeline into a, with the disk
-// worker running, and returns the finished recordings.
+// record plays frames into a through Ingest, as the box records a live
+// tap, and returns the finished recordings.
 func record(t *testing.T, a *archive.Archive, frames []ct.Frame) []mix.Info {
 	t.Helper()
 	var pcap bytes.Buffer
 	if err := ct.WritePcap(&pcap, 1, frames); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var infos []mix.Info
-	sink := recording.New(a, recording.Config{OnFinish: func(i mix.Info) { infos = append(infos, i) }}, nil)
-	p := pipeline.New(sink.Pipeline(), nil)
 	src, err := capture.NewReader(&pcap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Run(ctx, src); err != nil {
+	var infos []mix.Info
+	res, err := recording.Ingest(context.Background(), a, src, recording.Config{OnFinish: func(i mix.Info) { infos = append(infos, i) }}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	p.Close("capture_end")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if stored := len(slices.DeleteFunc(slices.Clone(infos), func(i mix.Info) bool { return i.Err != nil })); res.Stored != stored {
+		t.Errorf("Ingest says %d stored; %d recordings finished without error", res.Stored, stored)
 	}
 	return infos
+}
+
+// TestIngestTwiceStoresOnce: the same capture ingested again is known by
+// its wire source and left as it was.
+func TestIngestTwiceStoresOnce(t *testing.T) {
+	a := openArchive(t, 0)
+	d := &ct.Dialog{CallID: "twice-1", Caller: party("+441632960001", "203.0.113.5", "a"), Callee: party("201", "10.0.0.21", "b")}
+	frames := ct.ToneCall(d, t0, 2*time.Second, 440, 880)
+	var pcap bytes.Buffer
+	ct.WritePcap(&pcap, 1, frames)
+	for i, want := range []recording.Ingested{{Stored: 1}, {Known: 1}} {
+		src, _ := capture.NewReader(bytes.NewReader(pcap.Bytes()))
+		got, err := recording.Ingest(context.Background(), a, src, recording.Config{}, nil)
+		if err != nil || got != want {
+			t.Errorf("ingest %d = %+v, %v; want %+v", i+1, got, err, want)
+		}
+	}
 }
 
 func TestCallsReachTheArchive(t *testing.T) {

@@ -272,3 +272,22 @@ func TestLadder(t *testing.T) {
 		t.Errorf("ladder:\n%s", out.String())
 	}
 }
+
+// TestInspect: a file's calls come out in order of start, once each, and
+// ended; live, each comes out as it ends.
+func TestInspect(t *testing.T) {
+	frames := calls(3, 2*time.Second)
+	for _, live := range []bool{false, true} {
+		var got []string
+		_, err := pipeline.Inspect(context.Background(), reader(t, pcapOf(t, frames)), track.Config{}, live, func(c *track.Call) error {
+			if c.End.IsZero() {
+				t.Errorf("live=%v: call %v handed out before it ended", live, c.SIPCallIDs)
+			}
+			got = append(got, c.SIPCallIDs[0])
+			return nil
+		}, nil)
+		if err != nil || strings.Join(got, " ") != "p-0 p-1 p-2" {
+			t.Errorf("Inspect(live=%v) = %v, %v; want p-0 p-1 p-2", live, got, err)
+		}
+	}
+}

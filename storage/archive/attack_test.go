@@ -276,3 +276,35 @@ func TestNoIndexKey(t *testing.T) {
 		t.Errorf("Search after the rebuild = %d, %v", len(rs), err)
 	}
 }
+
+// TestExportRecoveryFile: the recovery copy goes to a new private file,
+// never over an existing one nor through a link, and a weak passphrase
+// leaves no file.
+func TestExportRecoveryFile(t *testing.T) {
+	dir := t.TempDir()
+	a := openTest(t, dir)
+	acc := Access{Who: "tech", Why: "safe"}
+	p := filepath.Join(dir, "kek-recovery.age")
+	if err := a.ExportRecoveryFile(acc, "password", p); !errors.Is(err, ErrWeakPassphrase) {
+		t.Errorf("weak passphrase = %v", err)
+	}
+	if _, err := os.Lstat(p); err == nil {
+		t.Fatal("a refused export left a file")
+	}
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("keep"), 0o644)
+	os.Symlink(victim, p)
+	if err := a.ExportRecoveryFile(acc, "correct horse battery staple", p); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("export onto a link = %v, want ErrExist", err)
+	}
+	os.Remove(p)
+	if err := a.ExportRecoveryFile(acc, "correct horse battery staple", p); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(p); err != nil || st.Mode().Perm() != 0o600 || !st.Mode().IsRegular() {
+		t.Errorf("recovery file %v, %v; want a regular 0600 file", st.Mode(), err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep" {
+		t.Error("the link's target was written")
+	}
+}

@@ -137,3 +137,24 @@ func (a *Archive) ExportRecovery(acc Access, passphrase string, w io.Writer) err
 	}
 	return nil
 }
+
+// ExportRecoveryFile writes the recovery copy (ExportRecovery) to a new
+// file at path, mode 0600, never over an existing file or through a link;
+// a failure leaves no file.
+func (a *Archive) ExportRecoveryFile(acc Access, passphrase, path string) error {
+	if err := CheckPassphrase(passphrase); err != nil {
+		return err
+	}
+	f, err := pendingFile(path)
+	if err != nil {
+		return fmt.Errorf("archive: export recovery key: %w", err)
+	}
+	defer f.Cleanup()
+	if err := a.ExportRecovery(acc, passphrase, f); err != nil {
+		return err
+	}
+	if err := place(f, path, false); err != nil {
+		return fmt.Errorf("archive: export recovery key: %w", err)
+	}
+	return nil
+}

@@ -103,18 +103,27 @@ func rawCalls(t *testing.T, b *box) []struct {
 	return res
 }
 
-// mountSmallDisk mounts a 24 MB tmpfs on dir until the test ends: a disk
-// the tests can fill.
-func mountSmallDisk(t *testing.T, dir string) {
+// smallDiskBox makes a box whose data directory is a 24 MB tmpfs (a disk
+// the tests can fill) until the test ends, and a configuration keeping
+// reserveMB free; it needs root and SIPp.
+func smallDiskBox(t *testing.T, reserveMB int) (b *box, data, cfg string) {
 	t.Helper()
-	os.MkdirAll(dir, 0o700)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
+	needRoot(t)
+	needTool(t, "sipp")
+	b = newBox(t)
+	data = filepath.Join(b.dir, "data")
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", data).CombinedOutput(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("mount tmpfs: %v %s", err, out)
 		}
 		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
 	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	t.Cleanup(func() { exec.Command("umount", "-l", data).Run() })
+	cfg = filepath.Join(b.dir, "recorder.toml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "[storage]\nreserve_mb = %d\n", reserveMB), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return b, data, cfg
 }
 
 // waitRecording waits until n calls are being recorded.
@@ -135,13 +144,7 @@ func (b *box) waitRecording(n int) {
 // recording starts, a fault is raised, nothing breaks, and recording
 // resumes by itself once space is freed.
 func TestDiskFull(t *testing.T) {
-	needRoot(t)
-	needTool(t, "sipp")
-	b := newBox(t)
-	data := filepath.Join(b.dir, "data")
-	mountSmallDisk(t, data)
-	cfg := filepath.Join(b.dir, "recorder.toml")
-	os.WriteFile(cfg, []byte("[storage]\nreserve_mb = 16\n"), 0o600)
+	b, data, cfg := smallDiskBox(t, 16)
 	junk := filepath.Join(data, "junk")
 	if err := os.WriteFile(junk, make([]byte, 10<<20), 0o600); err != nil { // 14 MB left: under the reserve
 		t.Fatal(err)
@@ -183,13 +186,7 @@ func TestDiskFull(t *testing.T) {
 // the call's end: exportable and verified at once, the daemon still
 // running, and its state says the disk failed.
 func TestDiskFillsMidCall(t *testing.T) {
-	needRoot(t)
-	needTool(t, "sipp")
-	b := newBox(t)
-	data := filepath.Join(b.dir, "data")
-	mountSmallDisk(t, data)
-	cfg := filepath.Join(b.dir, "recorder.toml")
-	os.WriteFile(cfg, []byte("[storage]\nreserve_mb = 4\n"), 0o600)
+	b, data, cfg := smallDiskBox(t, 4)
 	log, stop, _ := b.startDaemon("-config", cfg)
 	done := make(chan struct{})
 	go func() { sippCalls(t, 5590, 1); close(done) }()

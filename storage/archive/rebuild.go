@@ -26,6 +26,7 @@ type Rebuilt struct {
 	Recovered  []string  // recordings a crash had left open, closed first
 	Holds      int       // legal holds restored
 	Audit      int       // audit entries salvaged from the old index
+	Accounts   int       // users, tokens, settings and notes salvaged from the old index
 	AuditLost  uint64    // entries the audit head recorded beyond those salvaged
 	Old        string    // where the old index file was kept ("" if there was none)
 	NewKey     bool      // the old index key did not open: a new one was made
@@ -84,6 +85,9 @@ func RebuildIndex(cfg Config, acc Access, log *slog.Logger) (Rebuilt, error) {
 	if res.Old != "" && !res.NewKey {
 		if res.Audit, err = a.index.SalvageAudit(res.Old); err != nil {
 			log.Warn("the old audit log could not be read", "err", err)
+		}
+		if res.Accounts, err = a.index.SalvageAccounts(res.Old); err != nil {
+			log.Warn("the old users, tokens, settings and notes could not be read", "err", err)
 		}
 	}
 	if headErr == nil && oldHead.Seq > uint64(res.Audit) {

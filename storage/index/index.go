@@ -264,7 +264,7 @@ func (ix *Index) setUp(tx *bolt.Tx) error {
 	case !hmac.Equal(meta.Get(mCheck), check):
 		return ErrWrongKey
 	}
-	for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit, bLive, bBySource} {
+	for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit, bLive, bBySource, bUsers, bTokens, bSettings, bNotes} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
@@ -520,63 +520,135 @@ type Query struct {
 	Extension string
 	From, To  time.Time
 	Limit     int
+	// Newest walks from the latest start back, rather than from the
+	// earliest on.
+	Newest bool
+	// Match, if set, keeps only the calls it accepts (filters no lookup
+	// key serves: direction, duration, flags…).
+	Match func(*Record) bool
+	// MaxScan, if set, stops the walk after that many calls were read
+	// and tested by Match: a filter without a lookup key over 2 million
+	// calls answers in bounded time, and says it stopped (Found.Cut).
+	MaxScan int
 }
 
-// Find returns the calls matching q in order of start.
+// Found is what Search found.
+type Found struct {
+	Records []*Record
+	Scanned int  // calls read
+	Cut     bool // MaxScan was reached before the range was walked whole
+}
+
+// Find returns the calls matching q in order of start (or latest first,
+// with q.Newest).
 func (ix *Index) Find(q Query) ([]*Record, error) {
-	var out []*Record
+	f, err := ix.Search(q)
+	return f.Records, err
+}
+
+// Search is Find that also says how far it looked.
+func (ix *Index) Search(q Query) (Found, error) {
+	var f Found
 	err := ix.view(func(tx *bolt.Tx) error {
-		var ids []string
+		f = Found{}
+		var b *bolt.Bucket
+		var prefix []byte
 		switch {
 		case q.Number != "":
-			ids = scan(tx.Bucket(bByNumber), ix.keys.lookupKey("number", q.Number), q.From, q.To, q.Limit)
+			b, prefix = tx.Bucket(bByNumber), ix.keys.lookupKey("number", q.Number)
 		case q.Extension != "":
-			ids = scan(tx.Bucket(bByExt), ix.keys.lookupKey("extension", q.Extension), q.From, q.To, q.Limit)
+			b, prefix = tx.Bucket(bByExt), ix.keys.lookupKey("extension", q.Extension)
 		default:
-			c := tx.Bucket(bByTime).Cursor()
-			for k, _ := c.Seek(timeKey(q.From)); k != nil; k, _ = c.Next() {
-				if !q.To.IsZero() && bytes.Compare(k[:8], timeKey(q.To)) >= 0 {
-					break
-				}
-				ids = append(ids, string(k[8:]))
-				if q.Limit > 0 && len(ids) == q.Limit {
-					break
-				}
-			}
+			b = tx.Bucket(bByTime)
 		}
-		for _, id := range ids {
+		var walkErr error
+		walk(b, prefix, q.From, q.To, q.Newest, func(id string) bool {
+			if q.MaxScan > 0 && f.Scanned >= q.MaxScan {
+				f.Cut = true
+				return false
+			}
+			f.Scanned++
 			r, err := ix.get(tx, id)
 			if err != nil {
-				return err
+				walkErr = err
+				return false
 			}
-			out = append(out, r)
-		}
-		return nil
+			if q.Match != nil && !q.Match(r) {
+				return true
+			}
+			f.Records = append(f.Records, r)
+			return q.Limit <= 0 || len(f.Records) < q.Limit
+		})
+		return walkErr
 	})
 	if err != nil {
-		return nil, fmt.Errorf("index: find: %w", err)
+		return Found{}, fmt.Errorf("index: find: %w", err)
 	}
-	return out, nil
+	return f, nil
 }
 
-// scan walks a secondary index for one hashed value between two times.
-func scan(b *bolt.Bucket, prefix []byte, from, to time.Time, limit int) []string {
-	var ids []string
+// walk visits the ids under prefix (a value's keyed hash, or none for the
+// time bucket) with a start in [from, to), earliest first or latest
+// first, until each returns false.
+func walk(b *bolt.Bucket, prefix []byte, from, to time.Time, newest bool, each func(id string) bool) {
+	lo := append(slices.Clip(prefix), timeKey(from)...)
+	var hi []byte // the first key past the range
+	if !to.IsZero() {
+		hi = append(slices.Clip(prefix), timeKey(to)...)
+	}
 	c := b.Cursor()
-	for k, _ := c.Seek(append(slices.Clip(prefix), timeKey(from)...)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if len(k) < len(prefix)+8 {
-			continue
+	id := func(k []byte) (string, bool) {
+		if len(k) < len(prefix)+8 || !bytes.HasPrefix(k, prefix) {
+			return "", false
 		}
-		t := k[len(prefix) : len(prefix)+8]
-		if !to.IsZero() && bytes.Compare(t, timeKey(to)) >= 0 {
-			break
+		return string(k[len(prefix)+8:]), true
+	}
+	if !newest {
+		for k, _ := c.Seek(lo); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if hi != nil && bytes.Compare(k, hi) >= 0 {
+				return
+			}
+			if i, ok := id(k); ok && !each(i) {
+				return
+			}
 		}
-		ids = append(ids, string(k[len(prefix)+8:]))
-		if limit > 0 && len(ids) == limit {
-			break
+		return
+	}
+	var k []byte
+	switch {
+	case hi != nil:
+		k, _ = c.Seek(hi)
+	case len(prefix) > 0:
+		if end := prefixEnd(prefix); end != nil {
+			k, _ = c.Seek(end)
 		}
 	}
-	return ids
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		if bytes.Compare(k, lo) < 0 {
+			return
+		}
+		if i, ok := id(k); ok && !each(i) {
+			return
+		}
+	}
+}
+
+// prefixEnd is the first key after every key with the prefix (nil if
+// there is none: the prefix is all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
 }
 
 // Purge ends a recording at its retention's end, in one transaction: the

@@ -67,6 +67,14 @@ func TestFind(t *testing.T) {
 		{Query{From: t0.Add(30 * time.Minute), To: t0.Add(3 * time.Hour)}, "[b c]"},
 		{Query{}, "[a b c d]"},
 		{Query{Number: "+449999999999"}, "[]"},
+		{Query{Newest: true}, "[d c b a]"},
+		{Query{Newest: true, Limit: 2}, "[d c]"},
+		{Query{Number: patient, Newest: true}, "[d c a]"},
+		{Query{Number: patient, Newest: true, To: t0.Add(24 * time.Hour)}, "[c a]"},
+		{Query{Extension: "201", Newest: true, From: t0.Add(time.Minute)}, "[c]"},
+		{Query{Newest: true, From: t0.Add(30 * time.Minute), To: t0.Add(3 * time.Hour)}, "[c b]"},
+		{Query{Number: "+449999999999", Newest: true}, "[]"},
+		{Query{Newest: true, Match: func(r *Record) bool { return len(r.Extensions) > 0 }}, "[c b a]"},
 	}
 	for _, tt := range tests {
 		rs, err := ix.Find(tt.q)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -89,16 +91,21 @@ func (ix *Index) putJSON(tx *bolt.Tx, bucket, key []byte, v any) error {
 	return tx.Bucket(bucket).Put(key, ix.keys.seal(bucket, key, b))
 }
 
+// userKey is the keyed hash a user is found by: staff names are personal
+// data too.
+func (ix *Index) userKey(name string) []byte { return ix.keys.lookupKey("user", name) }
+
 // AddUser stores a new user; a name in use is ErrUserExists.
 func (ix *Index) AddUser(u User) error {
 	if u.Name == "" {
 		return errors.New("index: user without a name")
 	}
 	err := ix.update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bUsers).Get([]byte(u.Name)) != nil {
+		k := ix.userKey(u.Name)
+		if tx.Bucket(bUsers).Get(k) != nil {
 			return ErrUserExists
 		}
-		return ix.putJSON(tx, bUsers, []byte(u.Name), u)
+		return ix.putJSON(tx, bUsers, k, u)
 	})
 	if err != nil {
 		return fmt.Errorf("index: add user %s: %w", u.Name, err)
@@ -110,7 +117,7 @@ func (ix *Index) AddUser(u User) error {
 func (ix *Index) User(name string) (User, error) {
 	var u User
 	err := ix.view(func(tx *bolt.Tx) error {
-		found, err := ix.getJSON(tx, bUsers, []byte(name), &u)
+		found, err := ix.getJSON(tx, bUsers, ix.userKey(name), &u)
 		if err == nil && !found {
 			err = ErrNoUser
 		}
@@ -128,7 +135,7 @@ func (ix *Index) User(name string) (User, error) {
 func (ix *Index) UpdateUser(name string, change func(*User) error) error {
 	err := ix.update(func(tx *bolt.Tx) error {
 		var u User
-		found, err := ix.getJSON(tx, bUsers, []byte(name), &u)
+		found, err := ix.getJSON(tx, bUsers, ix.userKey(name), &u)
 		switch {
 		case err != nil:
 			return err
@@ -139,7 +146,7 @@ func (ix *Index) UpdateUser(name string, change func(*User) error) error {
 			return err
 		}
 		u.Name = name
-		return ix.putJSON(tx, bUsers, []byte(name), u)
+		return ix.putJSON(tx, bUsers, ix.userKey(name), u)
 	})
 	if err != nil {
 		return fmt.Errorf("index: user %s: %w", name, err)
@@ -164,6 +171,7 @@ func (ix *Index) Users() ([]User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: users: %w", err)
 	}
+	slices.SortFunc(out, func(a, b User) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 

@@ -272,6 +272,9 @@ func (ix *Index) setUp(tx *bolt.Tx) error {
 	return nil
 }
 
+// File is the index file's path.
+func (ix *Index) File() string { return ix.path }
+
 // Close closes the file.
 func (ix *Index) Close() error {
 	if ix.db == nil {

@@ -87,8 +87,44 @@ type Exported struct {
 // its audit entry; an export that fails after the access was allowed is
 // audited as failed.
 func (a *Archive) Export(acc Access, id string, w io.Writer) (ex Exported, err error) {
-	if err := acc.check(); err != nil {
+	au, err := a.openAudio(acc, id, "export")
+	if err != nil {
 		return ex, err
+	}
+	defer au.Close()
+	ex = Exported{Bytes: au.Stream, Partial: au.Partial}
+	if _, err := io.Copy(w, au); err != nil {
+		err = fmt.Errorf("archive: export %s: %w", id, err)
+		a.exportFailed(acc, id, true, err)
+		return ex, err
+	}
+	return ex, nil
+}
+
+// Audio is a recording opened to be streamed or saved: the MP3 file (the
+// tag frame, then the decrypted stream), readable at any offset, so a
+// player can seek (HTTP Range) without the whole file being decrypted.
+type Audio struct {
+	*io.SectionReader
+	Record  *index.Record
+	Stream  int64 // MP3 stream bytes, without the tag frame
+	Partial bool  // still being written: what is complete so far
+	rd      *vault.Reader
+}
+
+// Close closes the vault file.
+func (au *Audio) Close() error { return au.rd.Close() }
+
+// Play opens a recording to be streamed to a listener, who is audited
+// with the reason (acc.Why) before a byte is read; the same checks as
+// Export apply.
+func (a *Archive) Play(acc Access, id string) (*Audio, error) { return a.openAudio(acc, id, "play") }
+
+// openAudio opens a recording and audits the access as action; a refusal, or
+// an access that cannot be audited, is audited as failed.
+func (a *Archive) openAudio(acc Access, id, action string) (au *Audio, err error) {
+	if err := acc.check(); err != nil {
+		return nil, err
 	}
 	audited := false
 	defer func() {
@@ -98,31 +134,48 @@ func (a *Archive) Export(acc Access, id string, w io.Writer) (ex Exported, err e
 	}()
 	r, rd, partial, err := a.openRecording(id)
 	if err != nil {
-		return ex, err
+		return nil, err
 	}
-	defer rd.Close()
-	ex.Bytes, ex.Partial = rd.Size(), partial
+	defer func() {
+		if err != nil {
+			rd.Close()
+		}
+	}()
+	au = &Audio{Record: r, Stream: rd.Size(), Partial: partial, rd: rd}
 	why := acc.Why
-	if ex.Partial {
-		why += fmt.Sprintf(" [partial: recording in progress, %d bytes]", ex.Bytes)
+	if partial {
+		why += fmt.Sprintf(" [partial: recording in progress, %d bytes]", au.Stream)
 	}
-	if err := a.audit(acc.Who, "export", id, why); err != nil {
-		return ex, err
+	if err := a.audit(acc.Who, action, id, why); err != nil {
+		return nil, err
 	}
 	audited = true
+	var tag []byte
 	if a.cfg.Format != nil {
-		tag, err := a.cfg.Format.InfoFrame(r.Recording, ex.Bytes)
-		if err != nil {
-			return ex, fmt.Errorf("archive: export %s: %w", id, err)
-		}
-		if _, err := w.Write(tag); err != nil {
-			return ex, fmt.Errorf("archive: export %s: %w", id, err)
+		if tag, err = a.cfg.Format.InfoFrame(r.Recording, au.Stream); err != nil {
+			return nil, fmt.Errorf("archive: %s %s: %w", action, id, err)
 		}
 	}
-	if _, err := io.Copy(w, io.NewSectionReader(rd, 0, ex.Bytes)); err != nil {
-		return ex, fmt.Errorf("archive: export %s: %w", id, err)
+	au.SectionReader = io.NewSectionReader(prefixed{tag, rd}, 0, int64(len(tag))+au.Stream)
+	return au, nil
+}
+
+// prefixed reads head, then r, as one.
+type prefixed struct {
+	head []byte
+	r    io.ReaderAt
+}
+
+func (p prefixed) ReadAt(b []byte, off int64) (int, error) {
+	n := 0
+	if off < int64(len(p.head)) {
+		n = copy(b, p.head[off:])
+		if n == len(b) {
+			return n, nil
+		}
 	}
-	return ex, nil
+	m, err := p.r.ReadAt(b[n:], off+int64(n)-int64(len(p.head)))
+	return n + m, err
 }
 
 // exportFailed audits an export that did not complete: after its own

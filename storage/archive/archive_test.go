@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -508,5 +509,39 @@ func TestKeyLockAcrossDataDirs(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(daemon.cfg.KeyFile); !bytes.Equal(before, after) {
 		t.Error("the key file changed")
+	}
+}
+
+// TestPlaySeeks: a recording opened for playback reads the same bytes as
+// its export at every offset, across the tag frame and chunk edges, and
+// the play is audited with its reason.
+func TestPlaySeeks(t *testing.T) {
+	a := openTest(t, t.TempDir())
+	data := audio("p", 200000)
+	write(t, a, "p", data)
+	acc := Access{Who: "sup", Why: "training"}
+	if _, err := a.Play(Access{Who: "sup"}, "p"); !errors.Is(err, ErrNoAccountable) {
+		t.Errorf("Play without a reason = %v", err)
+	}
+	au, err := a.Play(acc, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer au.Close()
+	want := append([]byte(fmt.Sprintf("TAG%d|", len(data))), data...)
+	if au.Size() != int64(len(want)) || au.Stream != int64(len(data)) {
+		t.Fatalf("Size %d, Stream %d; want %d, %d", au.Size(), au.Stream, len(want), len(data))
+	}
+	for _, off := range []int64{0, 3, 11, 12, 65535, 65536 + 5, int64(len(want)) - 7} {
+		buf := make([]byte, 100)
+		n, err := au.ReadAt(buf, off)
+		end := min(off+100, int64(len(want)))
+		if !bytes.Equal(buf[:n], want[off:end]) || (err != nil && err != io.EOF) {
+			t.Errorf("ReadAt(%d) = %d bytes, %v; differs", off, n, err)
+		}
+	}
+	log, _ := a.AuditLog()
+	if last := log[len(log)-1]; last.Action != "play" || last.Why != "training" || last.Target != "p" {
+		t.Errorf("last audit entry %+v; want the play", last)
 	}
 }

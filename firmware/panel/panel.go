@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"callrec/hal"
@@ -14,6 +15,16 @@ type Panel struct {
 	Rec, OptOut, Fault hal.LED
 	Watchdog           hal.Watchdog // nil: none
 	Log                *slog.Logger
+
+	shown atomic.Pointer[Lights]
+}
+
+// Shown is what the LEDs were last set to, for the status page.
+func (p *Panel) Shown() Lights {
+	if l := p.shown.Load(); l != nil {
+		return *l
+	}
+	return Lights{}
 }
 
 // Lights is what the LEDs show.
@@ -45,6 +56,7 @@ func (p *Panel) LampTest() {
 
 // Show sets the LEDs.
 func (p *Panel) Show(l Lights) error {
+	p.shown.Store(&l)
 	return errors.Join(p.Rec.Set(l.Recording), p.OptOut.Set(l.OptOut), p.Fault.Set(l.Fault))
 }
 

@@ -64,9 +64,10 @@ type Archive struct {
 	early     map[string][]string // flags of calls finished before their record was saved (the worker's)
 	metaDirty map[string]bool     // recorded calls whose metadata the next sync writes (the worker's)
 
-	mu       sync.Mutex
-	diskFull bool // the reserve was reached: new recordings are refused
-	open     int  // recordings being written
+	mu        sync.Mutex
+	diskFull  bool      // the reserve was reached: new recordings are refused
+	open      int       // recordings being written
+	lastPurge time.Time // when the retention purge last ran whole
 }
 
 // Open opens (creating) the data directory, its vault and its index,

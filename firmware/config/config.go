@@ -21,6 +21,17 @@ type Config struct {
 	Capture Capture `toml:"capture"`
 	Calls   Calls   `toml:"calls"`
 	Storage Storage `toml:"storage"`
+	Web     Web     `toml:"web"`
+}
+
+// Web is the supervisors' web page.
+type Web struct {
+	Listen   string `toml:"listen"`   // HTTPS address (default ":443"); "off" serves no page
+	Redirect string `toml:"redirect"` // plain HTTP that only redirects to HTTPS (default ":80"); "" or "off": none
+	// IdleTimeout signs a session out after this long without activity
+	// (default 15m); MaxSession after this long in all (default 8h).
+	IdleTimeout Duration `toml:"idle_timeout"`
+	MaxSession  Duration `toml:"max_session"`
 }
 
 // Capture says where the box listens.
@@ -74,6 +85,7 @@ func Default() Config {
 	c := Config{}
 	c.Calls.Country = "44"
 	c.Calls.IdleTimeout = Duration{60 * time.Second}
+	c.Web = Web{Listen: ":443", Redirect: ":80", IdleTimeout: Duration{15 * time.Minute}, MaxSession: Duration{8 * time.Hour}}
 	c.Storage = Storage{DataDir: "/var/lib/callrec", KeyFile: "/etc/callrec/kek", RetentionYears: 5, ReserveMB: 1024}
 	return c
 }
@@ -127,6 +139,9 @@ func (c *Config) check() error {
 	}
 	if cl.IdleTimeout.Duration < 5*time.Second {
 		return fmt.Errorf("calls.idle_timeout: %v is too short (at least 5s)", cl.IdleTimeout.Duration)
+	}
+	if w := c.Web; w.IdleTimeout.Duration < 30*time.Second || w.MaxSession.Duration < w.IdleTimeout.Duration {
+		return errors.New("web.idle_timeout must be at least 30s, and web.max_session no shorter")
 	}
 	st := &c.Storage
 	if st.RetentionYears < 3 || st.RetentionYears > 5 {

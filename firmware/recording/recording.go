@@ -198,6 +198,13 @@ func (s *Sink) event(e track.Event) {
 // its reserve) when it was answered.
 const FlagDiskFull = "not_recorded:disk_full"
 
+// Flags of a call's media, for search: it carried video (only its audio
+// is recorded), or its audio was SRTP.
+const (
+	FlagVideo = "video"
+	FlagSRTP  = "srtp"
+)
+
 // finished notes what the recorder says of a finished recording.
 func (s *Sink) finished(i mix.Info) {
 	if errors.Is(i.Err, ErrAlreadyStored) {
@@ -275,7 +282,13 @@ func Record(c *track.Call) *index.Record {
 			leg.Caller, leg.Callee = l.Caller.String(), l.Callee.String()
 		}
 		r.Legs = append(r.Legs, leg)
+		if len(l.Video) > 0 && !slices.Contains(r.Flags, FlagVideo) {
+			r.Flags = append(r.Flags, FlagVideo) // its video was seen, and not recorded
+		}
 		for _, m := range l.Media {
+			if m.Crypto && !slices.Contains(r.Flags, FlagSRTP) {
+				r.Flags = append(r.Flags, FlagSRTP)
+			}
 			for _, codec := range m.Codecs {
 				if !slices.Contains(r.Codecs, codec) {
 					r.Codecs = append(r.Codecs, codec)

@@ -175,6 +175,12 @@ func (au *Audio) Close() error { return au.rd.Close() }
 // Export apply.
 func (a *Archive) Play(acc Access, id string) (*Audio, error) { return a.openAudio(acc, id, "play") }
 
+// Download opens a recording to be saved as a file (an export), audited
+// with its reason before a byte is read.
+func (a *Archive) Download(acc Access, id string) (*Audio, error) {
+	return a.openAudio(acc, id, "export")
+}
+
 // openAudio opens a recording and audits the access as action; a refusal, or
 // an access that cannot be audited, is audited as failed.
 func (a *Archive) openAudio(acc Access, id, action string) (au *Audio, err error) {

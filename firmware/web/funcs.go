@@ -1,0 +1,70 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+
+	"callrec/firmware/users"
+	"callrec/storage/index"
+)
+
+var roleNames = map[string]string{
+	users.HeadOfIG:   "Head of Information Governance",
+	users.Supervisor: "supervisor",
+	users.Auditor:    "auditor",
+	users.Technician: "technician",
+}
+
+var funcs = template.FuncMap{
+	"roleName": func(r string) string {
+		if n, ok := roleNames[r]; ok {
+			return n
+		}
+		return r
+	},
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Local().Format("Mon 2 Jan 2006 15:04:05")
+	},
+	"dur": func(ms int64) string {
+		s := (ms + 500) / 1000
+		if s >= 3600 {
+			return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+		}
+		return fmt.Sprintf("%d:%02d", s/60, s%60)
+	},
+	"party": func(p index.Party) string {
+		switch {
+		case p.E164 != "" && p.Name != "":
+			return p.Name + " " + p.E164
+		case p.E164 != "":
+			return p.E164
+		case p.Extension != "" && p.Name != "":
+			return p.Name + " (ext. " + p.Extension + ")"
+		case p.Extension != "":
+			return "ext. " + p.Extension
+		case p.Raw != "":
+			return p.Raw
+		}
+		return "unknown"
+	},
+	"join":        strings.Join,
+	"flagMeaning": flagMeaning,
+	"list":        func(s ...string) []string { return s },
+	"short": func(s string) string {
+		if len(s) > 24 {
+			return s[:24] + "…"
+		}
+		return s
+	},
+	"onoff": func(b bool) string {
+		if b {
+			return "on"
+		}
+		return "off"
+	},
+}

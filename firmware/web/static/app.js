@@ -1,0 +1,104 @@
+// callrec: the little script the page needs: the idle warning, the
+// player's waveform cursor and seeking, and the live status. No inline
+// script anywhere (the Content-Security-Policy forbids it).
+"use strict";
+
+(function () {
+  var body = document.body;
+  var csrfMeta = document.querySelector('meta[name="csrf"]');
+  var csrf = csrfMeta ? csrfMeta.content : "";
+
+  // --- Idle warning (WCAG 2.2.1): warn before the session times out,
+  // with one click to stay signed in.
+  if (body.dataset.signedIn === "yes") {
+    var idle = parseInt(body.dataset.idle, 10) * 1000;
+    var warn = parseInt(body.dataset.warn, 10) * 1000;
+    var box = document.getElementById("idle-warning");
+    var count = document.getElementById("idle-count");
+    var stay = document.getElementById("idle-stay");
+    var last = Date.now();
+    var shown = false;
+    var returnFocus = null;
+    var activity = function () { last = Date.now(); };
+    var keepAlive = function () {
+      return fetch("/session/keepalive", { method: "POST", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" })
+        .then(function (r) { if (r.ok) { activity(); } else { location.href = "/signin?ended=1"; } });
+    };
+    stay.addEventListener("click", function () {
+      keepAlive().then(function () {
+        box.hidden = true; shown = false;
+        if (returnFocus) { returnFocus.focus(); }
+      });
+    });
+    setInterval(function () {
+      var left = idle - (Date.now() - last);
+      if (left <= 0) { location.href = "/signin?ended=1"; return; }
+      if (left <= warn) {
+        count.textContent = Math.ceil(left / 1000);
+        if (!shown) { shown = true; returnFocus = document.activeElement; box.hidden = false; stay.focus(); }
+      }
+    }, 1000);
+    // Listening is activity too: keep the session while the player plays.
+    var player = document.getElementById("player");
+    if (player) {
+      var lastPing = 0;
+      player.addEventListener("timeupdate", function () {
+        if (!player.paused && Date.now() - lastPing > 60000) { lastPing = Date.now(); keepAlive(); }
+      });
+    }
+  }
+
+  // --- The waveform: a cursor that follows the player; a click, or ← →
+  // with the waveform focused, seeks.
+  var audio = document.getElementById("player");
+  var wave = document.getElementById("waveform");
+  var cursor = document.getElementById("cursor");
+  if (audio && wave && cursor) {
+    var place = function () {
+      if (!audio.duration) { return; }
+      var x = wave.offsetLeft + wave.clientWidth * (audio.currentTime / audio.duration);
+      cursor.style.left = x + "px";
+    };
+    audio.addEventListener("timeupdate", place);
+    window.addEventListener("resize", place);
+    var seek = function (fraction) {
+      if (!audio.duration) { return; }
+      audio.currentTime = Math.max(0, Math.min(1, fraction)) * audio.duration;
+      place();
+    };
+    wave.addEventListener("click", function (e) {
+      var r = wave.getBoundingClientRect();
+      seek((e.clientX - r.left) / r.width);
+    });
+    wave.addEventListener("keydown", function (e) {
+      if (!audio.duration) { return; }
+      if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+        e.preventDefault();
+        var step = e.key === "ArrowRight" ? 5 : -5;
+        seek((audio.currentTime + step) / audio.duration);
+      }
+    });
+  }
+
+  // --- Live status over Server-Sent Events.
+  var stream = document.getElementById("status-stream");
+  if (stream && window.EventSource) {
+    var es = new EventSource(stream.dataset.src);
+    var get = function (obj, path) {
+      return path.split(".").reduce(function (o, k) { return o == null ? o : o[k]; }, obj);
+    };
+    es.addEventListener("status", function (ev) {
+      var s = JSON.parse(ev.data);
+      document.querySelectorAll("[data-field]").forEach(function (el) {
+        var f = el.dataset.field, v = get(s, f);
+        if (f === "time") { v = new Date(s.time).toLocaleString("en-GB"); }
+        else if (f === "faults") { v = (s.faults && s.faults.length) ? s.faults.join(", ") : "none"; }
+        else if (f === "leds" && s.leds) { v = "REC " + (s.leds.Recording ? "on" : "off") + " · OPT-OUT " + (s.leds.OptOut ? "on" : "off") + " · FAULT " + (s.leds.Fault ? "on" : "off"); }
+        else if (f === "packets_per_second") { v = Math.round(v); }
+        else if (f === "disk.days_left") { v = v < 0 ? "unknown" : Math.round(v); }
+        if (v !== undefined && v !== null) { el.textContent = v; }
+      });
+    });
+    es.addEventListener("ended", function () { es.close(); location.href = "/signin?ended=1"; });
+  }
+})();

@@ -1,0 +1,152 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"callrec/firmware/panel"
+	"callrec/firmware/status"
+)
+
+// boxStatus is the status page's (and the API's) view of the box.
+type boxStatus struct {
+	status.Snapshot
+	Lights         *panel.Lights `json:"leds,omitempty"`
+	Fingerprint    string        `json:"certificate_sha256"`
+	RetentionYears float64       `json:"retention_years"`
+	LastPurge      time.Time     `json:"last_purge,omitzero"`
+	PacketsPerSec  float64       `json:"packets_per_second"`
+}
+
+func (s *Server) statusNow() boxStatus {
+	var b boxStatus
+	if s.cfg.Status != nil {
+		b.Snapshot = s.cfg.Status()
+	}
+	if s.cfg.Lights != nil {
+		l := s.cfg.Lights()
+		b.Lights = &l
+	}
+	if s.cfg.Certs != nil {
+		b.Fingerprint = s.cfg.Certs.Fingerprint()
+	}
+	b.RetentionYears = s.cfg.Retention.Hours() / 24 / 365.25
+	b.LastPurge = s.cfg.Archive.LastPurge()
+	b.PacketsPerSec = s.rate.observe(b.Time, b.Metrics["packets"])
+	return b
+}
+
+// rate turns the packet counter into packets per second between two
+// snapshots.
+type rate struct {
+	mu    sync.Mutex
+	at    time.Time
+	count uint64
+	last  float64
+}
+
+func (r *rate) observe(at time.Time, count uint64) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.at.IsZero() && at.After(r.at) && count >= r.count {
+		r.last = float64(count-r.count) / at.Sub(r.at).Seconds()
+	}
+	if at.Sub(r.at) >= time.Second {
+		r.at, r.count = at, count
+	}
+	return r.last
+}
+
+func (s *Server) statusPage(w http.ResponseWriter, r *http.Request, u *who) error {
+	st := s.statusNow()
+	var keys []string
+	for k := range st.Metrics {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s.render(w, r, u, http.StatusOK, "status", map[string]any{"S": st, "MetricNames": keys})
+	return nil
+}
+
+// statusEvents streams the status as Server-Sent Events, every 2 s, for
+// as long as the session lasts. It does not count as activity: a page
+// left open still times out.
+func (s *Server) statusEvents(w http.ResponseWriter, r *http.Request, u *who) error {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		b, _ := json.Marshal(s.statusNow())
+		if _, err := fmt.Fprintf(w, "event: status\ndata: %s\n\n", b); err != nil {
+			return nil
+		}
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-t.C:
+		}
+		if u.sess != nil && s.sess.get(u.token, s.cfg.Now(), s.cfg.IdleTimeout, s.cfg.MaxSession) == nil {
+			fmt.Fprint(w, "event: ended\ndata: {}\n\n")
+			rc.Flush()
+			return nil
+		}
+	}
+}
+
+// metrics serves the status counters in the Prometheus text format.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ *who) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(statusCollector{s})
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}
+
+type statusCollector struct{ s *Server }
+
+var (
+	descCalls     = prometheus.NewDesc("callrec_calls_in_progress", "Calls in progress.", nil, nil)
+	descRecording = prometheus.NewDesc("callrec_recordings_in_progress", "Recordings being written.", nil, nil)
+	descFree      = prometheus.NewDesc("callrec_disk_free_bytes", "Free space on the data disk.", nil, nil)
+	descReserve   = prometheus.NewDesc("callrec_disk_reserve_bytes", "Free space kept: recording stops below it.", nil, nil)
+	descDaysLeft  = prometheus.NewDesc("callrec_disk_days_left", "Days until the reserve at the recent rate (-1 unknown).", nil, nil)
+	descFault     = prometheus.NewDesc("callrec_fault", "A fault the box reports (1 while present).", []string{"fault"}, nil)
+	descAudit     = prometheus.NewDesc("callrec_audit_entries", "Entries in the audit log.", nil, nil)
+)
+
+func (c statusCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.statusNow()
+	ch <- prometheus.MustNewConstMetric(descCalls, prometheus.GaugeValue, float64(st.Calls))
+	ch <- prometheus.MustNewConstMetric(descRecording, prometheus.GaugeValue, float64(st.Recording))
+	ch <- prometheus.MustNewConstMetric(descFree, prometheus.GaugeValue, float64(st.Disk.FreeMB<<20))
+	ch <- prometheus.MustNewConstMetric(descReserve, prometheus.GaugeValue, float64(st.Disk.ReserveMB<<20))
+	ch <- prometheus.MustNewConstMetric(descDaysLeft, prometheus.GaugeValue, st.Disk.DaysLeft)
+	for _, f := range st.Faults {
+		ch <- prometheus.MustNewConstMetric(descFault, prometheus.GaugeValue, 1, f)
+	}
+	if st.Audit != nil {
+		ch <- prometheus.MustNewConstMetric(descAudit, prometheus.CounterValue, float64(st.Audit.Seq))
+	}
+	for name, v := range st.Metrics {
+		kind, suffix := prometheus.CounterValue, "_total"
+		if name == "disk_full" {
+			kind, suffix = prometheus.GaugeValue, ""
+		}
+		d := prometheus.NewDesc("callrec_"+strings.ReplaceAll(name, "-", "_")+suffix, "The status counter "+name+".", nil, nil)
+		ch <- prometheus.MustNewConstMetric(d, kind, float64(v))
+	}
+}

@@ -125,7 +125,7 @@ func TestEncode(t *testing.T) {
 func TestRunSimBoard(t *testing.T) {
 	needRoot(t)
 	dir := t.TempDir()
-	cmd := exec.Command(recorderd, "run", "-board", "sim", "-watchdog", "50ms", "-iface", "lo", "-data", dir+"/data", "-key", dir+"/kek")
+	cmd := exec.Command(recorderd, "run", "-board", "sim", "-watchdog", "50ms", "-iface", "lo", "-web", "127.0.0.1:0", "-web-redirect", "off", "-data", dir+"/data", "-key", dir+"/kek")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -205,7 +205,7 @@ func TestKeys(t *testing.T) {
 func (b *box) startDaemon(extra ...string) (stderr *syncBuffer, stop func() error, kill func()) {
 	b.t.Helper()
 	stderr = &syncBuffer{}
-	cmd := exec.Command(recorderd, append(b.args("run", "-iface", "lo", "-watchdog", "100ms"), extra...)...)
+	cmd := exec.Command(recorderd, append(b.args("run", "-iface", "lo", "-watchdog", "100ms", "-web", "127.0.0.1:0", "-web-redirect", "off"), extra...)...)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
 		b.t.Fatal(err)
@@ -233,7 +233,10 @@ func (b *box) startDaemon(extra ...string) (stderr *syncBuffer, stop func() erro
 
 // sippCall makes n concurrent SIPp calls on loopback (the uac_pcap recipe,
 // the far end echoing) and returns when the caller side is done.
-func sippCalls(t *testing.T, port, n int) {
+func sippCalls(t *testing.T, port, n int) { sippCallsTo(t, port, n, "service") }
+
+// sippCallsTo is sippCalls to a called number (SIPp's -s).
+func sippCallsTo(t *testing.T, port, n int, called string) {
 	t.Helper()
 	dir := t.TempDir()
 	os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap"))
@@ -245,7 +248,7 @@ func sippCalls(t *testing.T, port, n int) {
 		t.Fatal(err)
 	}
 	defer uas.Process.Kill()
-	uac := exec.Command("sipp", "-sn", "uac_pcap", "127.0.0.1:"+p(port), "-i", "127.0.0.1", "-p", p(port+1), "-mi", "127.0.0.1",
+	uac := exec.Command("sipp", "-sn", "uac_pcap", "127.0.0.1:"+p(port), "-s", called, "-i", "127.0.0.1", "-p", p(port+1), "-mi", "127.0.0.1",
 		"-m", p(n), "-l", p(n), "-r", p(n), "-timeout", "60s", "-nostdin")
 	uac.Dir = dir
 	if out, err := uac.CombinedOutput(); err != nil {

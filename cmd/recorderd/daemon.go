@@ -21,6 +21,8 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 	feed := fs.Duration("watchdog", time.Second, "watchdog feed interval")
 	ifaces := fs.String("iface", "", "capture interface(s), comma-separated (overrides capture.interfaces)")
 	purgeEvery := fs.Duration("purge-every", 24*time.Hour, "how often the retention purge runs")
+	webAddr := fs.String("web", "", `HTTPS address of the web page (overrides web.listen; "off": none)`)
+	redirect := fs.String("web-redirect", "", `plain HTTP address that redirects to the page (overrides web.redirect; "off": none)`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -49,5 +51,5 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 	pnl := &panel.Panel{Rec: parts.RecLED, OptOut: parts.OptOutLED, Fault: parts.FaultLED, Watchdog: parts.Watchdog, Log: log}
 	return appliance.Run(ctx, appliance.Config{Box: cfg, Interfaces: cfg.Capture.Interfaces, Version: version,
 		Capture: func(iface string) (appliance.Source, error) { return openLive(iface) },
-		Feed:    *feed, PurgeEvery: *purgeEvery}, pnl, log)
+		Feed:    *feed, PurgeEvery: *purgeEvery, Listen: *webAddr, Redirect: *redirect}, pnl, log)
 }

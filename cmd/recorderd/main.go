@@ -63,7 +63,8 @@ commands:
   keys     make the first key (init), rotate it, or export a recovery copy
   hold     put a call under a legal hold (release lifts one); both audited
   index    rebuild the index from the recordings alone (index rebuild)
-  status   print the running daemon's status (disk, faults, counters)
+  users    manage the web page's accounts: add, list, disable, enable, reset, token
+  status   print the running daemon's status (disk, faults, counters, web certificate)
   encode   encode raw 16-bit little-endian PCM from stdin to MP3 on stdout
   version  print the version
 
@@ -102,6 +103,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runHold(cmd, args, log, stdout, stderr)
 	case "index":
 		return runIndex(args, log, stdout, stderr)
+	case "users":
+		return runUsers(args, stdout, stderr, log)
 	case "status":
 		return runStatus(args, stdout, stderr)
 	case "version":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -13,6 +14,8 @@ import (
 	"callrec/firmware/panel"
 	"callrec/firmware/recording"
 	"callrec/firmware/status"
+	"callrec/firmware/users"
+	"callrec/firmware/web"
 	"callrec/recorder/pipeline"
 	"callrec/storage/archive"
 )
@@ -27,6 +30,9 @@ type Config struct {
 	Feed        time.Duration // watchdog feed interval (default 1 s)
 	PurgeEvery  time.Duration // retention purge interval (default 24 h)
 	StatusEvery time.Duration // status snapshot interval (default 5 s)
+	// Listen and Redirect, if set, replace the configuration's [web]
+	// addresses ("off": no page, or no redirect).
+	Listen, Redirect string
 }
 
 // Source is an open capture interface.
@@ -94,6 +100,12 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	go func() { workerDone <- a.Run(wctx) }() // returns after stopWorker, with the queue drained
 
 	col := &status.Collector{Version: c.Version, Interfaces: c.Interfaces, Archive: a, Pipeline: p, Attempts: sink}
+	page, err := startWeb(c, a, col, pnl, log)
+	if err != nil {
+		stopWorker()
+		<-workerDone
+		return err
+	}
 	health := func() panel.Health {
 		st := a.State()
 		stalled := time.Since(p.Alive()) > 10*c.Feed+5*time.Second
@@ -120,6 +132,9 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	g.Go(func() error { return a.WatchDisk(gctx, 5*time.Second) })       // until gctx is done
 	g.Go(func() error { return a.RunPurge(gctx, c.PurgeEvery) })         // until gctx is done
 	g.Go(func() error { return a.LogAuditHead(gctx, 24*time.Hour) })     // until gctx is done
+	if page != nil {
+		g.Go(func() error { return page.serve(gctx) }) // until gctx is done
+	}
 	err = g.Wait()
 	// Finish what is in progress: every open recording is closed properly.
 	p.Close("stopped")
@@ -131,4 +146,57 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 		return nil
 	}
 	return err
+}
+
+// webPage is the supervisors' page, listening.
+type webPage struct {
+	srv          *web.Server
+	ln, redirect net.Listener
+}
+
+func (p *webPage) serve(ctx context.Context) error { return p.srv.Serve(ctx, p.ln, p.redirect) }
+
+// startWeb makes the page and opens its listeners (nil when the page is
+// off). The certificate is made at first start, and its fingerprint
+// logged, shown in the status and on the console.
+func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, log *slog.Logger) (*webPage, error) {
+	w := c.Box.Web
+	if c.Listen != "" {
+		w.Listen = c.Listen
+	}
+	if c.Redirect != "" {
+		w.Redirect = c.Redirect
+	}
+	if w.Listen == "" || w.Listen == "off" {
+		return nil, nil
+	}
+	certs, made, err := web.LoadCerts(c.Box.Storage.DataDir, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if made {
+		log.Info("web certificate made (self-signed)", "sha256", certs.Fingerprint())
+	} else {
+		log.Info("web certificate", "sha256", certs.Fingerprint())
+	}
+	col.Web = certs.Fingerprint
+	srv, err := web.New(web.Config{Archive: a, Notes: a.Index(), Users: users.New(a.Index(), log), Certs: certs,
+		Status: func() status.Snapshot { return col.Snapshot(time.Now()) }, Lights: pnl.Shown,
+		Plan: c.Box.Calls.Track().Plan, Retention: c.Box.Storage.Retention(), Version: c.Version,
+		IdleTimeout: w.IdleTimeout.Duration, MaxSession: w.MaxSession.Duration, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	p := &webPage{srv: srv}
+	if p.ln, err = net.Listen("tcp", w.Listen); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	if w.Redirect != "" && w.Redirect != "off" {
+		if p.redirect, err = net.Listen("tcp", w.Redirect); err != nil {
+			p.ln.Close()
+			return nil, fmt.Errorf("web redirect: %w", err)
+		}
+	}
+	log.Info("web page", "url", "https://"+p.ln.Addr().String()+"/")
+	return p, nil
 }

@@ -36,6 +36,7 @@ func box(t *testing.T) config.Config {
 	cfg := config.Default()
 	dir := t.TempDir()
 	cfg.Storage.DataDir, cfg.Storage.KeyFile, cfg.Storage.ReserveMB = filepath.Join(dir, "data"), filepath.Join(dir, "keys", "kek"), 0
+	cfg.Web.Listen, cfg.Web.Redirect = "127.0.0.1:0", "off"
 	return cfg
 }
 
@@ -89,8 +90,8 @@ func TestRunRecordsAndReports(t *testing.T) {
 		return len(calls) == 1 && calls[0].Recording.State == index.StateComplete
 	})
 	s, _, err := status.Read(cfg.Storage.DataDir, time.Now())
-	if err != nil || len(s.Interfaces) != 1 || s.Audit == nil || s.Audit.Seq == 0 {
-		t.Errorf("status = %+v, %v; want the running box with its audit head", s, err)
+	if err != nil || len(s.Interfaces) != 1 || s.Audit == nil || s.Audit.Seq == 0 || len(s.Web) != 95 {
+		t.Errorf("status = %+v, %v; want the running box with its audit head and web certificate", s, err)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -34,6 +34,9 @@ type Snapshot struct {
 	// hash. Noted down outside the box now and then, it proves a later
 	// rollback of the log.
 	Audit *index.Head `json:"audit_head,omitempty"`
+	// Web is the SHA-256 fingerprint of the web page's certificate, to
+	// check against the one the browser shows.
+	Web string `json:"web_certificate_sha256,omitempty"`
 }
 
 // Disk is the data disk's part of the snapshot.
@@ -75,6 +78,8 @@ type Collector struct {
 	Stalled time.Duration
 	// Attempts, if set, counts unanswered call attempts not kept.
 	Attempts interface{ DroppedAttempts() uint64 }
+	// Web, if set, is the web certificate's fingerprint.
+	Web func() string
 }
 
 // Snapshot is the box's state now.
@@ -108,6 +113,9 @@ func (c *Collector) Snapshot(now time.Time) Snapshot {
 	}
 	if c.Attempts != nil {
 		s.Metrics["attempts_dropped"] = c.Attempts.DroppedAttempts()
+	}
+	if c.Web != nil {
+		s.Web = c.Web()
 	}
 	return s
 }

@@ -88,7 +88,7 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -222,7 +222,9 @@ func TestWebPageInBrowser(t *testing.T) {
 	}
 }
 
-func jsString(s string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'" }
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
 
 // TestIdleWarningInBrowser: with a 30 s idle timeout the page warns, and
 // "stay signed in" keeps the session past the moment it would have ended.

@@ -14,9 +14,9 @@ import (
 	"callrec/storage/index"
 )
 
-// digitsRun is a run of digits long enough to be a phone number (with the
-// separators people write).
-var digitsRun = regexp.MustCompile(`\+?[0-9][0-9 ()-]{5,}[0-9]`)
+// digitsRun is a run of digits that may be a phone number, with the
+// separators people write in one (not '-' or ':': dates and times stay).
+var digitsRun = regexp.MustCompile(`[+0-9][0-9 ()+]{5,}[0-9]`)
 
 // maskNumbers hides phone numbers in text but their last three digits:
 // auditors see who did what, never whom a call was with.

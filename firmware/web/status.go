@@ -24,6 +24,12 @@ type boxStatus struct {
 	RetentionYears float64       `json:"retention_years"`
 	LastPurge      time.Time     `json:"last_purge,omitzero"`
 	PacketsPerSec  float64       `json:"packets_per_second"`
+	// Over the last minute (or since the page's start, Span long):
+	// nothing at all means the mirror port is silent.
+	PacketsMinute uint64        `json:"packets_last_minute"`
+	SIPMinute     uint64        `json:"sip_last_minute"`
+	Span          time.Duration `json:"window_ns"`
+	Silent        bool          `json:"mirror_silent"`
 }
 
 func (s *Server) statusNow() boxStatus {
@@ -40,29 +46,46 @@ func (s *Server) statusNow() boxStatus {
 	}
 	b.RetentionYears = s.cfg.Retention.Hours() / 24 / 365.25
 	b.LastPurge = s.cfg.Archive.LastPurge()
-	b.PacketsPerSec = s.rate.observe(b.Time, b.Metrics["packets"])
+	b.PacketsPerSec, b.PacketsMinute, b.SIPMinute, b.Span = s.rate.observe(b.Time, b.Metrics["packets"], b.Metrics["sip_messages"])
+	b.Silent = b.Span >= 30*time.Second && b.PacketsMinute == 0
 	return b
 }
 
-// rate turns the packet counter into packets per second between two
-// snapshots.
-type rate struct {
-	mu    sync.Mutex
-	at    time.Time
-	count uint64
-	last  float64
+// window keeps the counters' recent samples, to turn them into rates:
+// packets per second now, and packets and SIP messages over the last
+// minute (none on a minute means the mirror port is silent).
+type window struct {
+	mu      sync.Mutex
+	samples []sample
 }
 
-func (r *rate) observe(at time.Time, count uint64) float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.at.IsZero() && at.After(r.at) && count >= r.count {
-		r.last = float64(count-r.count) / at.Sub(r.at).Seconds()
+type sample struct {
+	at            time.Time
+	packets, sips uint64
+}
+
+// observe adds a sample and returns the rates it gives.
+func (w *window) observe(at time.Time, packets, sips uint64) (perSec float64, packetsMin, sipsMin uint64, span time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n := len(w.samples); n == 0 || at.Sub(w.samples[n-1].at) >= time.Second {
+		w.samples = append(w.samples, sample{at, packets, sips})
 	}
-	if at.Sub(r.at) >= time.Second {
-		r.at, r.count = at, count
+	for len(w.samples) > 1 && at.Sub(w.samples[1].at) >= time.Minute {
+		w.samples = w.samples[1:]
 	}
-	return r.last
+	old := w.samples[0]
+	if packets < old.packets || sips < old.sips { // counters restarted
+		w.samples = []sample{{at, packets, sips}}
+		return 0, 0, 0, 0
+	}
+	if n := len(w.samples); n >= 2 {
+		prev := w.samples[n-2]
+		if d := w.samples[n-1].at.Sub(prev.at).Seconds(); d > 0 && w.samples[n-1].packets >= prev.packets {
+			perSec = float64(w.samples[n-1].packets-prev.packets) / d
+		}
+	}
+	return perSec, packets - old.packets, sips - old.sips, at.Sub(old.at)
 }
 
 func (s *Server) statusPage(w http.ResponseWriter, r *http.Request, u *who) error {

@@ -108,7 +108,7 @@ type Server struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	wave  waveCache
-	rate  rate // packets per second, between status reads
+	rate  window // the counters' recent samples, for rates
 }
 
 // New makes the page's handler.

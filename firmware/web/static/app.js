@@ -98,6 +98,7 @@
         else if (f === "disk.days_left") { v = v < 0 ? "unknown" : Math.round(v); }
         if (v !== undefined && v !== null) { el.textContent = v; }
       });
+      document.querySelectorAll("[data-show]").forEach(function (el) { el.hidden = !get(s, el.dataset.show); });
     });
     es.addEventListener("ended", function () { es.close(); location.href = "/signin?ended=1"; });
   }

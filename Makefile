@@ -57,6 +57,7 @@ bench: deps
 	  $(GO) test -run '^$$' -bench . ./storage/vault; \
 	  $(GO) test -run '^$$' -bench . -benchtime 3x ./storage/archive; \
 	  $(GO) test -run '^$$' -bench . -benchtime 200x -timeout 20m ./storage/index; \
+	  $(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./firmware/web; \
 	  $(GO) test -run '^$$' -bench EncryptionShare -benchtime 5x ./tests; \
 	  $(GO) test -run '^$$' -bench ConcurrentRSS -benchtime 1x -timeout 20m ./tests; } | $(GO) run ./tests/benchtable
 
@@ -80,21 +81,29 @@ fuzz:
 
 # run starts the daemon on the simulated board, capturing on loopback, and
 # plays a few demo calls into it with SIPp. Live capture needs root (or
-# CAP_NET_RAW). The recordings stay in ./demo-data until you delete it.
+# CAP_NET_RAW). The web page is served on https://localhost:8443/ with a
+# demo Head of IG, made for the demo data only. The recordings stay in
+# ./demo-data until you delete it.
 DEMO := demo-data
+WEB  := 127.0.0.1:8443
 run:
 	@command -v sipp >/dev/null || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null; }
 	@mkdir -p $(BIN) $(DEMO)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/recorderd ./cmd/recorderd
-	@$(BIN)/recorderd run -board sim -iface lo -data $(DEMO)/data -key $(DEMO)/kek & pid=$$!; \
+	@$(BIN)/recorderd run -board sim -iface lo -data $(DEMO)/data -key $(DEMO)/kek -web $(WEB) -web-redirect off & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid' INT TERM EXIT; \
 	sleep 2; kill -0 $$pid 2>/dev/null || exit 1; \
-	scripts/demo-calls.sh 3; sleep 1; \
+	otp=$$($(BIN)/recorderd users add -name demo -role head_of_ig -who make-run -data $(DEMO)/data -key $(DEMO)/kek 2>/dev/null || \
+	      $(BIN)/recorderd users reset -name demo -who make-run -data $(DEMO)/data -key $(DEMO)/kek 2>/dev/null); \
+	echo; echo "The web page:  https://localhost:$(lastword $(subst :, ,$(WEB)))/  (a self-signed certificate: accept it in the browser)"; \
+	echo "  sign in as:  demo"; \
+	echo "  one-time password (demo data only; you choose your own at the first sign-in):  $$otp"; \
+	echo "  search for:  01632 960101 (the demo calls go to 01632 960101 to 960103)"; \
+	echo; scripts/demo-calls.sh 3; sleep 1; \
 	echo; echo "Recordings (encrypted) are in $(DEMO)/data/recordings, the index in $(DEMO)/data/index.db."; \
 	echo "  list them:   $(BIN)/recorderd calls -data $(DEMO)/data -key $(DEMO)/kek -why demo"; \
-	echo "  export one:  $(BIN)/recorderd export -data $(DEMO)/data -key $(DEMO)/kek -call ID -out call.mp3 -why demo"; \
 	echo "  check all:   $(BIN)/recorderd verify -data $(DEMO)/data -key $(DEMO)/kek"; \
 	echo "The daemon keeps recording calls on loopback; Ctrl-C stops it."; \
 	wait $$pid

@@ -19,8 +19,8 @@ const PageSize = 25
 
 // maxScan bounds a search whose filters have no lookup key (direction,
 // duration, flags, tags with no number): it reads at most this many
-// calls, newest first, then says to narrow the dates.
-const maxScan = 200_000
+// calls, newest first (about 0.2 s), then says to narrow the dates.
+const maxScan = 20_000
 
 // filters is a search as the form and the API give it.
 type filters struct {

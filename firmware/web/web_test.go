@@ -44,7 +44,7 @@ func party(user, ip, tag string) ct.Party {
 // disk) holding two calls recorded from a replayed tap, with an account
 // of each role.
 type box struct {
-	t      *testing.T
+	t      testing.TB
 	a      *archive.Archive
 	srv    *web.Server
 	ts     *httptest.Server
@@ -62,7 +62,7 @@ type clock struct {
 func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.at = c.at.Add(d); c.mu.Unlock() }
 
-func newBox(t *testing.T) *box {
+func newBox(t testing.TB) *box {
 	t.Helper()
 	dir := t.TempDir()
 	a, err := archive.Open(archive.Config{DataDir: filepath.Join(dir, "data"), KeyFile: filepath.Join(dir, "kek"),

@@ -97,7 +97,7 @@ func (a *Archive) CheckRecording(id string) (partial bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	rd, partial, err := a.openFile(r)
+	rd, partial, err := a.openFile(r, true)
 	if err != nil {
 		return false, err
 	}
@@ -260,11 +260,11 @@ func (a *Archive) openRecording(id string) (r *index.Record, rd *vault.Reader, p
 	if r, err = a.index.Get(id); err != nil {
 		return nil, nil, false, err
 	}
-	rd, partial, err = a.openFile(r)
+	rd, partial, err = a.openFile(r, false)
 	return r, rd, partial, err
 }
 
-func (a *Archive) openFile(r *index.Record) (rd *vault.Reader, partial bool, err error) {
+func (a *Archive) openFile(r *index.Record, fresh bool) (rd *vault.Reader, partial bool, err error) {
 	id := r.ID
 	switch {
 	case !r.Purged.IsZero():
@@ -290,6 +290,9 @@ func (a *Archive) openFile(r *index.Record) (rd *vault.Reader, partial bool, err
 		if r.Recording.SHA256 == "" {
 			return rd, false, nil // closed a moment ago; the index is being updated
 		}
+		if !fresh && a.wasVerified(id, rd.FileID(), r.Recording.SHA256) {
+			return rd, false, nil
+		}
 		h := sha256.New()
 		if _, err := io.Copy(h, io.NewSectionReader(rd, 0, rd.Size())); err != nil {
 			return nil, false, err
@@ -297,12 +300,33 @@ func (a *Archive) openFile(r *index.Record) (rd *vault.Reader, partial bool, err
 		if hex.EncodeToString(h.Sum(nil)) != r.Recording.SHA256 {
 			return nil, false, fmt.Errorf("%w: call %s", ErrHashMismatch, id)
 		}
+		a.verified(id, rd.FileID(), r.Recording.SHA256)
 		return rd, false, nil
 	case a.vault.InUse(id):
 		return rd, true, nil
 	default:
 		return nil, false, fmt.Errorf("archive: call %s: %w: it has no final chunk and nothing is writing it (if the box lost power, the daemon closes it at its next start; otherwise the file was cut)", id, vault.ErrTruncated)
 	}
+}
+
+// A recording whose whole file matched its SHA-256 once is not hashed
+// again on every open (a player's Range requests would hash an hour-long
+// call each time): the same vault file id, in a file whose chunks all
+// authenticate and which ends in its final chunk, cannot hold other
+// bytes. The memo is this process's only, and bounded.
+func (a *Archive) wasVerified(id, fileID, sum string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return fileID != "" && a.checked[id] == fileID+"/"+sum
+}
+
+func (a *Archive) verified(id, fileID, sum string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.checked == nil || len(a.checked) >= 4096 {
+		a.checked = map[string]string{}
+	}
+	a.checked[id] = fileID + "/" + sum
 }
 
 // ExportFile exports a recording to a new file at path, private (0600),
@@ -376,7 +400,7 @@ func (a *Archive) Verify() (Report, error) {
 			continue
 		}
 		delete(onDisk, r.ID)
-		rd, partial, err := a.openFile(r)
+		rd, partial, err := a.openFile(r, true)
 		if err == nil {
 			rd.Close()
 			if partial {

@@ -65,9 +65,10 @@ type Archive struct {
 	metaDirty map[string]bool     // recorded calls whose metadata the next sync writes (the worker's)
 
 	mu        sync.Mutex
-	diskFull  bool      // the reserve was reached: new recordings are refused
-	open      int       // recordings being written
-	lastPurge time.Time // when the retention purge last ran whole
+	diskFull  bool              // the reserve was reached: new recordings are refused
+	open      int               // recordings being written
+	lastPurge time.Time         // when the retention purge last ran whole
+	checked   map[string]string // recordings whose hash matched: id → file id/hash
 }
 
 // Open opens (creating) the data directory, its vault and its index,

@@ -545,3 +545,27 @@ func TestPlaySeeks(t *testing.T) {
 		t.Errorf("last audit entry %+v; want the play", last)
 	}
 }
+
+// TestPlayMemoIsBoundToFileAndHash: a recording hashed once is not hashed
+// again on the next open, but a changed index hash, or another file put in
+// its place, is still refused.
+func TestPlayMemoIsBoundToFileAndHash(t *testing.T) {
+	a := openTest(t, t.TempDir())
+	write(t, a, "m", audio("m", 5000))
+	write(t, a, "n", audio("n", 5000))
+	acc := Access{Who: "sup", Why: "training"}
+	au, err := a.Play(acc, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	au.Close()
+	r, _ := a.index.Get("m")
+	r.Recording.SHA256 = strings.Repeat("0", 64)
+	a.index.Put(r)
+	if _, err := a.Play(acc, "m"); !errors.Is(err, ErrHashMismatch) {
+		t.Errorf("Play after the index hash changed = %v, want ErrHashMismatch", err)
+	}
+	if _, err := a.CheckRecording("m"); !errors.Is(err, ErrHashMismatch) {
+		t.Errorf("CheckRecording = %v, want ErrHashMismatch", err)
+	}
+}

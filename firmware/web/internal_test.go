@@ -113,3 +113,14 @@ func TestParseTags(t *testing.T) {
 		t.Errorf("parseTags = %s", got)
 	}
 }
+
+// TestSessionsPruned: sessions nobody came back to do not pile up.
+func TestSessionsPruned(t *testing.T) {
+	ss := sessions{idle: time.Minute, max: time.Hour}
+	t0 := time.Now()
+	old := ss.start(&session{user: "a", created: t0, seen: t0})
+	ss.start(&session{user: "b", created: t0.Add(2 * time.Minute), seen: t0.Add(2 * time.Minute)})
+	if len(ss.byID) != 1 || ss.get(old, t0, time.Minute, time.Hour) != nil {
+		t.Errorf("%d sessions kept; the idle one should be gone", len(ss.byID))
+	}
+}

@@ -29,8 +29,9 @@ type session struct {
 }
 
 type sessions struct {
-	mu   sync.Mutex
-	byID map[string]*session
+	mu        sync.Mutex
+	byID      map[string]*session
+	idle, max time.Duration // set by the server; sessions past them are pruned at each sign-in
 }
 
 func newToken() string {
@@ -54,6 +55,11 @@ func (ss *sessions) start(s *session) string {
 	defer ss.mu.Unlock()
 	if ss.byID == nil {
 		ss.byID = map[string]*session{}
+	}
+	for k, o := range ss.byID { // sessions nobody came back to
+		if s.created.Sub(o.seen) > ss.idle || s.created.Sub(o.created) > ss.max {
+			delete(ss.byID, k)
+		}
 	}
 	ss.byID[tokenKey(tok)] = s
 	return tok

@@ -126,6 +126,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxSession = 8 * time.Hour
 	}
 	s := &Server{cfg: cfg, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
+	s.sess.idle, s.sess.max = cfg.IdleTimeout, cfg.MaxSession
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -321,11 +322,20 @@ func (s *Server) authenticate(rt Route, r *http.Request) (*who, error) {
 	if sess == nil {
 		return nil, errorf(http.StatusUnauthorized, "Your session has ended: sign in again.")
 	}
+	// The account as stored now: one disabled (on the page or on the box)
+	// loses its sessions at their next request, and one whose record
+	// cannot be read gets nothing.
+	acct, err := s.cfg.Users.Get(sess.user)
+	if err != nil || acct.Disabled {
+		s.sess.end(c.Value)
+		return nil, errorf(http.StatusUnauthorized, "Your session has ended: sign in again.")
+	}
 	var u *who
 	s.sess.with(func() {
 		if !rt.Passive {
 			sess.seen = now
 		}
+		sess.role = acct.Role
 		u = &who{name: sess.user, role: sess.role, sess: sess, token: c.Value}
 	})
 	return u, nil

@@ -661,6 +661,15 @@ func TestUsersPage(t *testing.T) {
 	if resp, _ := sup.get("/calls"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("a disabled user's session lives on: %d", resp.StatusCode)
 	}
+	// Disabled on the box (recorderd users disable), not on the page: the
+	// session ends at its next request too.
+	victim := b.signIn("victim")
+	if err := b.users.SetDisabled("console", "victim", true); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := victim.get("/calls"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a user disabled on the box keeps a session: %d", resp.StatusCode)
+	}
 	if resp := boss.post("/users/boss/disable", nil); resp.StatusCode != 400 {
 		t.Errorf("disabling oneself = %d, want 400", resp.StatusCode)
 	}

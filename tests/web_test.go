@@ -59,7 +59,7 @@ func (w *webBox) addUser(name, role string) string {
 func chrome(t *testing.T) context.Context {
 	path, _ := exec.LookPath("chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.IgnoreCertErrors,
-		chromedp.DisableGPU, chromedp.WindowSize(1366, 768), chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.DisableGPU, chromedp.WindowSize(1366, 768), chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.Flag("lang", "en-GB"),
 		chromedp.UserDataDir(t.TempDir()))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)

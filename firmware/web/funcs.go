@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"strings"
 	"time"
+	"unicode"
 
 	"callrec/firmware/users"
 	"callrec/storage/index"
@@ -38,6 +39,9 @@ var funcs = template.FuncMap{
 		return fmt.Sprintf("%d:%02d", s/60, s%60)
 	},
 	"party": func(p index.Party) string {
+		if !strings.ContainsFunc(p.Name, unicode.IsLetter) {
+			p.Name = "" // a display name that is only the number again
+		}
 		switch {
 		case p.E164 != "" && p.Name != "":
 			return p.Name + " " + p.E164
@@ -60,6 +64,15 @@ var funcs = template.FuncMap{
 			return s[:24] + "…"
 		}
 		return s
+	},
+	"daysLeft": func(d float64) string {
+		switch {
+		case d < 0:
+			return "unknown"
+		case d > 3650:
+			return "more than 10 years"
+		}
+		return fmt.Sprintf("%.0f", d)
 	},
 	"onoff": func(b bool) string {
 		if b {

@@ -95,7 +95,7 @@
         else if (f === "faults") { v = (s.faults && s.faults.length) ? s.faults.join(", ") : "none"; }
         else if (f === "leds" && s.leds) { v = "REC " + (s.leds.Recording ? "on" : "off") + " · OPT-OUT " + (s.leds.OptOut ? "on" : "off") + " · FAULT " + (s.leds.Fault ? "on" : "off"); }
         else if (f === "packets_per_second") { v = Math.round(v); }
-        else if (f === "disk.days_left") { v = v < 0 ? "unknown" : Math.round(v); }
+        else if (f === "disk.days_left") { v = v < 0 ? "unknown" : (v > 3650 ? "more than 10 years" : Math.round(v)); }
         if (v !== undefined && v !== null) { el.textContent = v; }
       });
       document.querySelectorAll("[data-show]").forEach(function (el) { el.hidden = !get(s, el.dataset.show); });

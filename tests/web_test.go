@@ -131,8 +131,15 @@ func TestWebPageInBrowser(t *testing.T) {
 	// Sign in with the one-time password, which must be changed first.
 	do(t, ctx, "sign-in page", chromedp.Navigate(w.url+"signin"), chromedp.WaitVisible("#name"))
 	shot(t, ctx, "signin")
+	accessible(t, ctx, "sign-in")
+
 	signInFirst(t, ctx, w.url, "boss", boss)
 	do(t, ctx, "the calls page", chromedp.WaitVisible("form.filters"))
+	// From the keyboard, the first stop is the link past the header.
+	do(t, ctx, "tab", chromedp.Navigate(w.url+"calls"), chromedp.WaitVisible("form.filters"), chromedp.KeyEvent("\t"))
+	if cls := eval[string](t, ctx, `document.activeElement.className`); cls != "skip" {
+		t.Errorf("the first Tab stops on %q, want the skip link", cls)
+	}
 
 	// Search by the number in its national form; open the call.
 	do(t, ctx, "search",
@@ -143,6 +150,7 @@ func TestWebPageInBrowser(t *testing.T) {
 		t.Fatalf("the search found %d calls, want 1", n)
 	}
 	shot(t, ctx, "search")
+	accessible(t, ctx, "search")
 	do(t, ctx, "open the call", chromedp.Click(`a[aria-label^="Open the call"]`), chromedp.WaitVisible("#play-form"))
 	if ok := eval[string](t, ctx, `document.getElementById('integrity').textContent`); !strings.Contains(ok, "matches its stored SHA-256") {
 		t.Errorf("integrity: %q", ok)
@@ -151,6 +159,7 @@ func TestWebPageInBrowser(t *testing.T) {
 	// Confirm the private setting and a reason, then play.
 	do(t, ctx, "private setting and reason", chromedp.Click("#private"), chromedp.Click("#reason-training"))
 	shot(t, ctx, "call-before-playing")
+	accessible(t, ctx, "call")
 	do(t, ctx, "continue to the player", chromedp.Click(`#play-form button[type="submit"]`), chromedp.WaitVisible("#player"))
 	eval[bool](t, ctx, `document.getElementById('player').play(), true`)
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('player').currentTime > 0.5`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
@@ -166,6 +175,7 @@ func TestWebPageInBrowser(t *testing.T) {
 		t.Errorf("a click on the middle of the waveform did not seek there: currentTime %v of %v", eval[float64](t, ctx, `document.getElementById('player').currentTime`), eval[float64](t, ctx, `document.getElementById('player').duration`))
 	}
 	shot(t, ctx, "call-playing")
+	accessible(t, ctx, "call, playing")
 
 	// The Head of IG downloads the MP3; ffmpeg decodes it.
 	dl := t.TempDir()
@@ -201,14 +211,17 @@ func TestWebPageInBrowser(t *testing.T) {
 		t.Errorf("verify: %q", res)
 	}
 	shot(t, ctx, "audit")
+	accessible(t, ctx, "audit")
 	do(t, ctx, "users page", chromedp.Navigate(w.url+"users"), chromedp.WaitVisible("#fingerprint"))
 	shot(t, ctx, "users")
+	accessible(t, ctx, "users")
 	do(t, ctx, "status page", chromedp.Navigate(w.url+"status"), chromedp.WaitVisible("#status-live"))
 	first := eval[string](t, ctx, `document.querySelector('[data-field="time"]').textContent`)
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('[data-field="time"]').textContent !== `+jsString(first), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Errorf("the status page did not update itself (Server-Sent Events): %v", err)
 	}
 	shot(t, ctx, "status")
+	accessible(t, ctx, "status")
 	do(t, ctx, "sign out", chromedp.Click(`form.signout button`), chromedp.WaitVisible("#name"))
 
 	// A supervisor plays, but has no download.
@@ -219,6 +232,54 @@ func TestWebPageInBrowser(t *testing.T) {
 	}
 	if err := w.stop(); err != nil {
 		t.Errorf("daemon exit: %v", err)
+	}
+}
+
+// a11yCheck lists what on the page falls short of the WCAG 2.2 AA checks
+// a script can make: a form field without a label, an image without alt
+// text, text whose contrast with its background is under 4.5:1 (3:1 for
+// large text), a page without a language or a main landmark, and
+// sideways scrolling at 1366 px.
+const a11yCheck = `(function () {
+  var bad = [];
+  document.querySelectorAll('input:not([type=hidden]), select, textarea').forEach(function (el) {
+    if (!((el.id && document.querySelector('label[for="' + el.id + '"]')) || el.getAttribute('aria-label') || el.closest('label'))) {
+      bad.push('unlabelled ' + (el.name || el.id));
+    }
+  });
+  document.querySelectorAll('img').forEach(function (i) { if (!i.hasAttribute('alt')) { bad.push('no alt: ' + i.src); } });
+  if (!document.documentElement.lang) { bad.push('no lang'); }
+  if (!document.querySelector('main')) { bad.push('no main landmark'); }
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) { bad.push('scrolls sideways: ' + document.documentElement.scrollWidth); }
+  var rgb = function (c) { var m = c.match(/[0-9.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; };
+  var lum = function (c) {
+    var v = c.slice(0, 3).map(function (x) { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  };
+  var background = function (el) {
+    for (; el; el = el.parentElement) {
+      var c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0) { return c; }
+    }
+    return [255, 255, 255];
+  };
+  document.querySelectorAll('body *').forEach(function (el) {
+    var own = Array.prototype.some.call(el.childNodes, function (n) { return n.nodeType === 3 && n.textContent.trim() !== ''; });
+    if (!own || el.offsetParent === null) { return; }
+    var st = getComputedStyle(el);
+    var l1 = lum(rgb(st.color)), l2 = lum(background(el));
+    var ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    var large = parseFloat(st.fontSize) >= 24 || (parseFloat(st.fontSize) >= 18.66 && parseInt(st.fontWeight, 10) >= 700);
+    if (ratio < (large ? 3 : 4.5)) { bad.push('contrast ' + ratio.toFixed(2) + ': ' + el.textContent.trim().slice(0, 30)); }
+  });
+  return bad.join('; ');
+})()`
+
+// accessible checks the page in view with a11yCheck.
+func accessible(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	if bad := eval[string](t, ctx, a11yCheck); bad != "" {
+		t.Errorf("%s: %s", page, bad)
 	}
 }
 
@@ -245,6 +306,7 @@ func TestIdleWarningInBrowser(t *testing.T) {
 		t.Errorf("focus is on %q, want the stay button", focused)
 	}
 	shot(t, ctx, "idle-warning")
+	accessible(t, ctx, "idle warning")
 	do(t, ctx, "stay signed in", chromedp.Click("#idle-stay"), chromedp.WaitNotVisible("#idle-warning"))
 	time.Sleep(time.Until(start.Add(31 * time.Second)))
 	do(t, ctx, "the page after the first timeout", chromedp.Navigate(w.url+"account"), chromedp.WaitVisible("main h1"))

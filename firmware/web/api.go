@@ -30,7 +30,7 @@ func (s *Server) apiCalls(w http.ResponseWriter, r *http.Request, u *who) error 
 		Cut   bool      `json:"cut,omitempty"` // the filters read maxScan calls and stopped: narrow the dates
 	}{Calls: []apiCall{}, Page: res.Page, More: res.Next != "", Cut: res.Cut}
 	for _, row := range res.Rows {
-		out.Calls = append(out.Calls, apiCall{row.Record, row.Legs})
+		out.Calls = append(out.Calls, apiCall(row))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

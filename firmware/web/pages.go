@@ -126,15 +126,13 @@ func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request, u *who) er
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, u *who) error {
 	old, pw, again := r.PostFormValue("old"), r.PostFormValue("new"), r.PostFormValue("again")
 	msg := ""
-	switch err := s.cfg.Users.ChangePassword(u.name, old, pw); {
-	case pw != again:
+	if pw != again {
 		msg = "The two new passwords differ."
-	case errors.Is(err, users.ErrSignIn):
-		msg = "The current password is not right."
-	case errors.Is(err, users.ErrWeak):
-		msg = fmt.Sprintf("Choose a new password of at least %d characters, other than your name and your current password.", users.MinPassword)
-	case err != nil:
-		return err
+	} else {
+		msg = passwordProblem(s.cfg.Users.ChangePassword(u.name, old, pw))
+	}
+	if msg == "?" {
+		return errorf(http.StatusInternalServerError, "The password could not be changed.")
 	}
 	if msg != "" {
 		s.render(w, r, u, http.StatusBadRequest, "password", map[string]any{"Error": msg, "Must": u.sess.mustChange, "Min": users.MinPassword})
@@ -143,6 +141,20 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, u *who) 
 	s.sess.with(func() { u.sess.mustChange = false })
 	http.Redirect(w, r, s.home(u)+"?changed=1", http.StatusSeeOther)
 	return nil
+}
+
+// passwordProblem says what was wrong with a password change ("" for
+// nothing, "?" for a failure that is not the user's).
+func passwordProblem(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, users.ErrSignIn):
+		return "The current password is not right."
+	case errors.Is(err, users.ErrWeak):
+		return fmt.Sprintf("Choose a new password of at least %d characters, other than your name and your current password.", users.MinPassword)
+	}
+	return "?"
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, u *who) error {

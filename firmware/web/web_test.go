@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -52,6 +53,7 @@ type box struct {
 	calls  []*index.Record // newest first
 	clock  *clock
 	tokens map[string]string // API token by user
+	dir    string
 }
 
 type clock struct {
@@ -89,7 +91,7 @@ func newBox(t testing.TB) *box {
 	if err != nil || len(calls) != 2 {
 		t.Fatalf("recorded %d calls, %v", len(calls), err)
 	}
-	b := &box{t: t, a: a, calls: calls, clock: &clock{at: time.Now()}, tokens: map[string]string{}}
+	b := &box{t: t, a: a, calls: calls, clock: &clock{at: time.Now()}, tokens: map[string]string{}, dir: dir}
 	b.users = users.New(a.Index(), nil)
 	for name, role := range map[string]string{"boss": users.HeadOfIG, "sup": users.Supervisor, "aud": users.Auditor, "tech": users.Technician, "victim": users.Supervisor} {
 		once, err := b.users.Add("test", name, role)
@@ -351,6 +353,9 @@ func TestSignInFlow(t *testing.T) {
 	if resp, body := c.postBody("/password", url.Values{"old": {once}, "new": {"short"}, "again": {"short"}}); resp.StatusCode != 400 || !strings.Contains(body, "at least 12") {
 		t.Errorf("a short password = %d", resp.StatusCode)
 	}
+	if resp := c.post("/password", url.Values{"old": {once}, "new": {pw}, "again": {pw + "x"}}); resp.StatusCode != 400 {
+		t.Errorf("two different new passwords = %d, want 400", resp.StatusCode)
+	}
 	if resp := c.post("/password", url.Values{"old": {once}, "new": {pw}, "again": {pw}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("password change = %d", resp.StatusCode)
 	}
@@ -582,6 +587,22 @@ func TestNoSecretsInAnswers(t *testing.T) {
 		secrets = append(secrets, tok)
 	}
 	secrets = append(secrets, cookie, "$argon2id$")
+	// The keys: the key-encryption key (hex lines), and the page's TLS key.
+	kek, _ := os.ReadFile(filepath.Join(b.dir, "kek"))
+	for _, l := range strings.Split(string(kek), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			secrets = append(secrets, l)
+		}
+	}
+	tlsKey, _ := os.ReadFile(filepath.Join(b.dir, "data", "web.key"))
+	if lines := strings.Split(string(tlsKey), "\n"); len(lines) > 2 {
+		secrets = append(secrets, lines[1])
+	} else {
+		t.Fatal("no TLS key to look for")
+	}
+	if len(secrets) < 10 {
+		t.Fatalf("only %d secrets to look for", len(secrets))
+	}
 	pages := []string{"/calls", "/calls?number=" + url.QueryEscape(patient), "/calls/" + b.calls[0].ID, "/audit", "/users", "/status", "/account", "/audit.csv"}
 	for _, p := range pages {
 		_, body := c.get(p)

@@ -37,27 +37,11 @@ func (s *Server) apiCalls(w http.ResponseWriter, r *http.Request, u *who) error 
 }
 
 func (s *Server) apiCall(w http.ResponseWriter, r *http.Request, u *who) error {
-	id, err := callID(r)
+	c, err := s.callDetails(r, u, "API")
 	if err != nil {
 		return err
 	}
-	rec, err := s.cfg.Archive.Call(archive.Access{Who: u.name, Why: "API"}, id)
-	if err != nil {
-		return err
-	}
-	holds, err := s.cfg.Archive.Holds(id)
-	if err != nil {
-		return err
-	}
-	ann, err := s.cfg.Notes.Annotation(id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct {
-		*index.Record
-		Holds []index.Hold     `json:"holds"`
-		Notes index.Annotation `json:"annotation"`
-	}{rec, holds, ann})
+	writeJSON(w, http.StatusOK, c)
 	return nil
 }
 
@@ -86,48 +70,37 @@ type holdRequest struct {
 	Hold   string `json:"hold,omitempty"`
 }
 
-func readHold(r *http.Request) (holdRequest, error) {
-	var h holdRequest
-	if err := decodeJSON(r, &h); err != nil {
-		return h, err
-	}
-	if strings.TrimSpace(h.Reason) == "" {
-		return h, errorf(http.StatusBadRequest, "Give a reason.")
-	}
-	return h, nil
-}
-
 func (s *Server) apiHold(w http.ResponseWriter, r *http.Request, u *who) error {
-	id, err := callID(r)
-	if err != nil {
-		return err
-	}
-	h, err := readHold(r)
-	if err != nil {
-		return err
-	}
-	hold, err := s.cfg.Archive.Hold(archive.Access{Who: u.name, Why: h.Reason}, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, hold)
-	return nil
+	return s.apiChangeHold(w, r, u, http.StatusCreated, func(acc archive.Access, id string, _ holdRequest) (index.Hold, error) {
+		return s.cfg.Archive.Hold(acc, id)
+	})
 }
 
 func (s *Server) apiRelease(w http.ResponseWriter, r *http.Request, u *who) error {
+	return s.apiChangeHold(w, r, u, http.StatusOK, func(acc archive.Access, id string, h holdRequest) (index.Hold, error) {
+		return s.cfg.Archive.Release(acc, id, h.Hold)
+	})
+}
+
+// apiChangeHold places or releases a hold with the body's reason, and
+// answers the hold.
+func (s *Server) apiChangeHold(w http.ResponseWriter, r *http.Request, u *who, code int, change func(archive.Access, string, holdRequest) (index.Hold, error)) error {
 	id, err := callID(r)
 	if err != nil {
 		return err
 	}
-	h, err := readHold(r)
+	var h holdRequest
+	if err := decodeJSON(r, &h); err != nil {
+		return err
+	}
+	if strings.TrimSpace(h.Reason) == "" {
+		return errorf(http.StatusBadRequest, "Give a reason.")
+	}
+	hold, err := change(archive.Access{Who: u.name, Why: h.Reason}, id, h)
 	if err != nil {
 		return err
 	}
-	hold, err := s.cfg.Archive.Release(archive.Access{Who: u.name, Why: h.Reason}, id, h.Hold)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, hold)
+	writeJSON(w, code, hold)
 	return nil
 }
 

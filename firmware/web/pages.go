@@ -257,35 +257,29 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, u *who) error {
 		}
 	}
 	s.sess.with(func() { u.sess.private, u.sess.plays[id] = true, reason })
-	http.Redirect(w, r, "/calls/"+url.PathEscape(id)+"#player", http.StatusSeeOther)
-	return nil
+	return backTo(w, r, id, "player")
 }
 
-// granted is the reason given for playing the call in this session ("" if
-// none).
-func (s *Server) granted(u *who, id string) string {
-	var reason string
+// grantedCall is the call of a request for its audio, and the reason
+// given for playing it in this session: without one, the private-setting
+// step and a reason come first.
+func (s *Server) grantedCall(r *http.Request, u *who) (id, reason string, err error) {
+	if id, err = callID(r); err != nil {
+		return "", "", err
+	}
 	s.sess.with(func() { reason = u.sess.plays[id] })
-	return reason
+	if reason == "" {
+		return "", "", errorf(http.StatusForbidden, "Confirm your private setting and give a reason on the call's page first.")
+	}
+	return id, reason, nil
 }
 
 func (s *Server) audio(w http.ResponseWriter, r *http.Request, u *who) error {
-	id, err := callID(r)
+	id, reason, err := s.grantedCall(r, u)
 	if err != nil {
 		return err
 	}
-	reason := s.granted(u, id)
-	if reason == "" {
-		return errorf(http.StatusForbidden, "Confirm your private setting and give a reason on the call's page first.")
-	}
-	au, err := s.cfg.Archive.Play(archive.Access{Who: u.name, Why: reason + rangeNote(r)}, id)
-	if err != nil {
-		return err
-	}
-	defer au.Close()
-	w.Header().Set("Content-Type", "audio/mpeg")
-	http.ServeContent(w, r, "", time.Time{}, au)
-	return nil
+	return s.sendMP3(w, r, u, id, reason, false)
 }
 
 // rangeNote names a Range in the audit entry of a play, so seeks read as
@@ -298,13 +292,9 @@ func rangeNote(r *http.Request) string {
 }
 
 func (s *Server) waveform(w http.ResponseWriter, r *http.Request, u *who) error {
-	id, err := callID(r)
+	id, reason, err := s.grantedCall(r, u)
 	if err != nil {
 		return err
-	}
-	reason := s.granted(u, id)
-	if reason == "" {
-		return errorf(http.StatusForbidden, "Confirm your private setting and give a reason on the call's page first.")
 	}
 	svg, err := s.wave.get(id, func() (*archive.Audio, error) {
 		return s.cfg.Archive.Play(archive.Access{Who: u.name, Why: reason + " [waveform]"}, id)
@@ -351,44 +341,42 @@ func (s *Server) sendMP3(w http.ResponseWriter, r *http.Request, u *who, id, rea
 }
 
 func (s *Server) addNote(w http.ResponseWriter, r *http.Request, u *who) error {
-	id, err := callID(r)
-	if err != nil {
-		return err
-	}
 	text := strings.TrimSpace(r.PostFormValue("note"))
 	if text == "" || len(text) > 2000 {
 		return errorf(http.StatusBadRequest, "A note is 1 to 2000 characters.")
 	}
-	err = s.cfg.Notes.Annotate(id, func(a *index.Annotation) error {
+	return s.annotate(w, r, u, "note", fmt.Sprintf("%d characters", len(text)), func(a *index.Annotation) {
 		a.Notes = append(a.Notes, index.Note{By: u.name, At: s.cfg.Now().UTC(), Text: text})
-		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Archive.Audit(u.name, "note", id, fmt.Sprintf("%d characters", len(text))); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/calls/"+url.PathEscape(id)+"#notes", http.StatusSeeOther)
-	return nil
 }
 
 func (s *Server) setTags(w http.ResponseWriter, r *http.Request, u *who) error {
-	id, err := callID(r)
-	if err != nil {
-		return err
-	}
 	tags := parseTags(r.PostFormValue("tags"))
 	if len(tags) > 20 {
 		return errorf(http.StatusBadRequest, "At most 20 tags.")
 	}
-	if err := s.cfg.Notes.Annotate(id, func(a *index.Annotation) error { a.Tags = tags; return nil }); err != nil {
+	return s.annotate(w, r, u, "tags", strings.Join(tags, ","), func(a *index.Annotation) { a.Tags = tags })
+}
+
+// annotate changes a call's notes or tags, audits the change (action,
+// why) and returns to the call's notes.
+func (s *Server) annotate(w http.ResponseWriter, r *http.Request, u *who, action, why string, change func(*index.Annotation)) error {
+	id, err := callID(r)
+	if err != nil {
 		return err
 	}
-	if err := s.cfg.Archive.Audit(u.name, "tags", id, strings.Join(tags, ",")); err != nil {
+	if err := s.cfg.Notes.Annotate(id, func(a *index.Annotation) error { change(a); return nil }); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/calls/"+url.PathEscape(id)+"#notes", http.StatusSeeOther)
+	if err := s.cfg.Archive.Audit(u.name, action, id, why); err != nil {
+		return err
+	}
+	return backTo(w, r, id, "notes")
+}
+
+// backTo sends the browser back to a part of a call's page.
+func backTo(w http.ResponseWriter, r *http.Request, id, anchor string) error {
+	http.Redirect(w, r, "/calls/"+url.PathEscape(id)+"#"+anchor, http.StatusSeeOther)
 	return nil
 }
 
@@ -407,28 +395,25 @@ func parseTags(s string) []string {
 }
 
 func (s *Server) hold(w http.ResponseWriter, r *http.Request, u *who) error {
-	id, err := callID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := s.cfg.Archive.Hold(archive.Access{Who: u.name, Why: strings.TrimSpace(r.PostFormValue("reason"))}, id); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/calls/"+url.PathEscape(id)+"#holds", http.StatusSeeOther)
-	return nil
+	return s.changeHold(w, r, u, func(acc archive.Access, id string) (index.Hold, error) { return s.cfg.Archive.Hold(acc, id) })
 }
 
 func (s *Server) release(w http.ResponseWriter, r *http.Request, u *who) error {
+	return s.changeHold(w, r, u, func(acc archive.Access, id string) (index.Hold, error) {
+		return s.cfg.Archive.Release(acc, id, r.PostFormValue("hold"))
+	})
+}
+
+// changeHold places or releases a hold with the form's reason.
+func (s *Server) changeHold(w http.ResponseWriter, r *http.Request, u *who, change func(archive.Access, string) (index.Hold, error)) error {
 	id, err := callID(r)
 	if err != nil {
 		return err
 	}
-	acc := archive.Access{Who: u.name, Why: strings.TrimSpace(r.PostFormValue("reason"))}
-	if _, err := s.cfg.Archive.Release(acc, id, r.PostFormValue("hold")); err != nil {
+	if _, err := change(archive.Access{Who: u.name, Why: strings.TrimSpace(r.PostFormValue("reason"))}, id); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/calls/"+url.PathEscape(id)+"#holds", http.StatusSeeOther)
-	return nil
+	return backTo(w, r, id, "holds")
 }
 
 func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, u *who) error {

@@ -294,24 +294,36 @@ func flagMeaning(f string) string {
 	return ""
 }
 
-func (s *Server) callPage(w http.ResponseWriter, r *http.Request, u *who) error {
+// callDetails is a call with its holds and notes; reading it is audited
+// ("view", why).
+type callDetails struct {
+	*index.Record
+	Holds []index.Hold     `json:"holds"`
+	Notes index.Annotation `json:"annotation"`
+}
+
+func (s *Server) callDetails(r *http.Request, u *who, why string) (c callDetails, err error) {
 	id, err := callID(r)
 	if err != nil {
-		return err
+		return c, err
 	}
-	rec, err := s.cfg.Archive.Call(archive.Access{Who: u.name, Why: "call page"}, id)
+	if c.Record, err = s.cfg.Archive.Call(archive.Access{Who: u.name, Why: why}, id); err != nil {
+		return c, err
+	}
+	if c.Holds, err = s.cfg.Archive.Holds(id); err != nil {
+		return c, err
+	}
+	c.Notes, err = s.cfg.Notes.Annotation(id)
+	return c, err
+}
+
+func (s *Server) callPage(w http.ResponseWriter, r *http.Request, u *who) error {
+	c, err := s.callDetails(r, u, "call page")
 	if err != nil {
 		return err
 	}
-	holds, err := s.cfg.Archive.Holds(id)
-	if err != nil {
-		return err
-	}
-	ann, err := s.cfg.Notes.Annotation(id)
-	if err != nil {
-		return err
-	}
-	data := map[string]any{"C": rec, "Holds": holds, "Notes": ann, "Reasons": playReasons}
+	rec, id := c.Record, c.ID
+	data := map[string]any{"C": rec, "Holds": c.Holds, "Notes": c.Notes, "Reasons": playReasons}
 	switch {
 	case !rec.Purged.IsZero():
 		data["Integrity"] = "The recording was deleted (crypto-shredded) on " + rec.Purged.Format(time.DateOnly) + " at the end of its retention."

@@ -321,27 +321,20 @@ func (ix *Index) Annotated(match func(Annotation) bool) (map[string]bool, error)
 func (ix *Index) SalvageAccounts(oldPath string) (int, error) {
 	type kv struct{ bucket, k, v []byte }
 	var raw []kv
-	err := safely(func() error {
-		db, err := bolt.Open(oldPath, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		return db.View(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bUsers, bTokens, bSettings, bNotes} {
-				b := tx.Bucket(name)
-				if b == nil {
-					continue
-				}
-				b.ForEach(func(k, v []byte) error {
-					if _, err := ix.keys.open(name, k, v); err == nil {
-						raw = append(raw, kv{name, bytes.Clone(k), bytes.Clone(v)})
-					}
-					return nil
-				})
+	err := viewOld(oldPath, func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bUsers, bTokens, bSettings, bNotes} {
+			b := tx.Bucket(name)
+			if b == nil {
+				continue
 			}
-			return nil
-		})
+			b.ForEach(func(k, v []byte) error {
+				if _, err := ix.keys.open(name, k, v); err == nil {
+					raw = append(raw, kv{name, bytes.Clone(k), bytes.Clone(v)})
+				}
+				return nil
+			})
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("index: salvage accounts: %w", err)

@@ -216,27 +216,20 @@ func (ix *Index) writeHead(h Head) error {
 // entries it copied.
 func (ix *Index) SalvageAudit(oldPath string) (int, error) {
 	var raw [][2][]byte
-	err := safely(func() error {
-		db, err := bolt.Open(oldPath, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-		if err != nil {
-			return err
+	err := viewOld(oldPath, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bAudit)
+		if b == nil {
+			return nil
 		}
-		defer db.Close()
-		return db.View(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bAudit)
-			if b == nil {
-				return nil
+		prev := ""
+		return b.ForEach(func(k, v []byte) error {
+			e, err := ix.entry(k, v)
+			if err != nil || e.Seq != uint64(len(raw)+1) || e.Prev != prev || ix.digest(e) != e.Hash {
+				return errStop
 			}
-			prev := ""
-			return b.ForEach(func(k, v []byte) error {
-				e, err := ix.entry(k, v)
-				if err != nil || e.Seq != uint64(len(raw)+1) || e.Prev != prev || ix.digest(e) != e.Hash {
-					return errStop
-				}
-				prev = e.Hash
-				raw = append(raw, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
-				return nil
-			})
+			prev = e.Hash
+			raw = append(raw, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+			return nil
 		})
 	})
 	if err != nil && !errors.Is(err, errStop) && len(raw) == 0 {
@@ -283,3 +276,16 @@ func (ix *Index) SalvageAudit(oldPath string) (int, error) {
 }
 
 var errStop = errors.New("stop")
+
+// viewOld reads an old index file (one being rebuilt) read-only; a
+// damaged file is an error, not a crash.
+func viewOld(path string, fn func(*bolt.Tx) error) error {
+	return safely(func() error {
+		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return db.View(fn)
+	})
+}

@@ -269,6 +269,8 @@ func (a *Archive) openFile(r *index.Record, fresh bool) (rd *vault.Reader, parti
 	switch {
 	case !r.Purged.IsZero():
 		return nil, false, fmt.Errorf("%w: call %s on %s", ErrPurged, id, r.Purged.Format("2006-01-02"))
+	case r.Recording.State == index.StateOptedOut:
+		return nil, false, fmt.Errorf("%w (call %s)", ErrOptedOut, id)
 	case !r.Recording.State.HasAudio():
 		return nil, false, fmt.Errorf("%w: call %s", ErrNoAudio, id)
 	}

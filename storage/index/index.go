@@ -69,10 +69,11 @@ const (
 	StateRecovered State = "recovered" // closed after a crash: audio up to the last synced chunk
 	StateFailed    State = "failed"    // the disk failed while writing; what was written is readable
 	StateShredded  State = "shredded"  // crypto-shredded at the end of its retention
+	StateOptedOut  State = "opted_out" // a party asked, during the call, not to be recorded: the audio was crypto-shredded
 )
 
 // HasAudio reports whether a recording in this state has a vault file.
-func (s State) HasAudio() bool { return s != StateNone && s != StateShredded }
+func (s State) HasAudio() bool { return s != StateNone && s != StateShredded && s != StateOptedOut }
 
 // Recording is the state of a call's audio in the vault.
 type Recording struct {
@@ -116,10 +117,24 @@ type Record struct {
 	Recording      Recording `json:"recording"`
 	Purged         time.Time `json:"purged,omitzero"`     // a tombstone: the audio was shredded at retention's end
 	Continues      string    `json:"continues,omitempty"` // the call this one continues after the recorder restarted
+	// OptOut says when, by whom and by which trigger the call was opted
+	// out of recording (nil if it was not).
+	OptOut *OptOut `json:"opt_out,omitempty"`
 	// Source names the call as the wire showed it (a digest of its first
 	// Call-ID, tag and start): a capture ingested twice is known by it.
 	Source string `json:"source,omitempty"`
 }
+
+// OptOut is a request, during a call, not to record it.
+type OptOut struct {
+	At      time.Time `json:"at"`
+	By      string    `json:"by"`      // who asked (a user, an extension, "caller")
+	Trigger string    `json:"trigger"` // dtmf, phone-key, web, panel, command, do-not-record
+	Mode    string    `json:"mode"`    // discard: the audio was shredded; stop: kept up to the request
+}
+
+// FlagOptedOut marks a call opted out of recording.
+const FlagOptedOut = "opted_out"
 
 // Index is an open index file.
 type Index struct {
@@ -264,7 +279,7 @@ func (ix *Index) setUp(tx *bolt.Tx) error {
 	case !hmac.Equal(meta.Get(mCheck), check):
 		return ErrWrongKey
 	}
-	for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit, bLive, bBySource, bUsers, bTokens, bSettings, bNotes} {
+	for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit, bLive, bBySource, bUsers, bTokens, bSettings, bNotes, bRequests} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
@@ -412,6 +427,9 @@ func (ix *Index) Save(rs ...*Record) error {
 		for _, r := range rs {
 			if old, err := ix.get(tx, r.ID); err == nil {
 				r.Recording, r.Purged = old.Recording, old.Purged
+				if r.OptOut == nil {
+					r.OptOut = old.OptOut
+				}
 				for _, f := range old.Flags {
 					if !slices.Contains(r.Flags, f) {
 						r.Flags = append(r.Flags, f)

@@ -48,7 +48,15 @@ type Recorder struct {
 	cfg  Config
 	sink Sink
 	recs map[*track.Call]*recording
+	// optedOut are the conversations opted out of recording: no call of
+	// theirs is recorded from then on, nor any call a transfer joins to
+	// them.
+	optedOut map[string]bool
 }
+
+// FlagOptedOut marks a recording stopped because a party asked, during
+// the call, not to be recorded.
+const FlagOptedOut = "opted_out"
 
 // DefaultBitrate is the recordings' MP3 bitrate in kbit/s when none is
 // set: 48 for stereo, 32 for mono (16 kHz speech).
@@ -79,7 +87,7 @@ func New(cfg Config, sink Sink) *Recorder {
 	if cfg.HoldBack == 0 {
 		cfg.HoldBack = 200 * time.Millisecond
 	}
-	return &Recorder{cfg: cfg, sink: sink, recs: map[*track.Call]*recording{}}
+	return &Recorder{cfg: cfg, sink: sink, recs: map[*track.Call]*recording{}, optedOut: map[string]bool{}}
 }
 
 // recording is one call's MP3 in the making.
@@ -104,6 +112,12 @@ func (r *Recorder) Event(e track.Event) {
 		if _, ok := r.recs[e.Call]; !ok {
 			r.recs[e.Call] = &recording{call: e.Call, left: e.Call.Direction != track.Outbound}
 		}
+	case track.Transferred:
+		// A call joined to an opted-out conversation is not recorded.
+		if rec := r.recs[e.Call]; rec != nil && r.optedOut[e.Call.ConversationID] {
+			delete(r.recs, e.Call)
+			r.stop(rec, e.Time)
+		}
 	case track.CallEnded:
 		rec := r.recs[e.Call]
 		if rec == nil {
@@ -112,6 +126,37 @@ func (r *Recorder) Event(e track.Event) {
 		delete(r.recs, e.Call)
 		r.finish(rec)
 	}
+}
+
+// OptOut stops recording every call of a conversation at now: each
+// recording is closed there, flagged opted_out and reported (what came
+// before is the sink's to keep or destroy), and nothing more of the
+// conversation is recorded, including calls that a transfer joins to it
+// later. It returns the calls whose recordings it stopped.
+func (r *Recorder) OptOut(conversation string, now time.Time) []*track.Call {
+	r.optedOut[conversation] = true
+	var out []*track.Call
+	for c, rec := range r.recs {
+		if c.ConversationID == conversation {
+			delete(r.recs, c)
+			r.stop(rec, now)
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// stop ends a recording at now for an opt-out. A call with no audio yet
+// gets no recording at all, only the flag.
+func (r *Recorder) stop(rec *recording, now time.Time) {
+	rec.flag(FlagOptedOut)
+	if rec.origin.IsZero() {
+		if r.cfg.OnFinish != nil {
+			r.cfg.OnFinish(Info{Call: rec.call, Flags: rec.flags})
+		}
+		return
+	}
+	r.finishAt(rec, now)
 }
 
 // RTP places one packet of a call's audio.
@@ -249,9 +294,14 @@ func (r *Recorder) finish(rec *recording) {
 		rec.flag("no_media")
 		r.start(rec, c.Answered.Time)
 	}
+	r.finishAt(rec, c.End.Time)
+}
+
+// finishAt writes the recording out to end and closes it.
+func (r *Recorder) finishAt(rec *recording, end time.Time) {
+	c := rec.call
 	info := Info{Call: c, Err: rec.err}
 	if rec.err == nil {
-		end := c.End.Time
 		if end.Before(rec.origin) {
 			end = rec.origin
 		}
@@ -300,3 +350,6 @@ func (rec *recording) flag(f string) {
 	}
 	rec.flags = append(rec.flags, f)
 }
+
+// IsOptedOut says whether a conversation was opted out.
+func (r *Recorder) IsOptedOut(conversation string) bool { return r.optedOut[conversation] }

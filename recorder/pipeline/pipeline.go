@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -227,6 +228,86 @@ func (p *Pipeline) Calls() []track.Call {
 	out := make([]track.Call, 0, len(active))
 	for _, c := range active {
 		out = append(out, c.Snapshot())
+	}
+	return out
+}
+
+// ErrNotLive is an opt-out of a call that is not in progress.
+var ErrNotLive = errors.New("pipeline: no such call in progress")
+
+// OptOut stops recording a call in progress, and every other call of its
+// conversation (a transfer's legs), at once; calls that a transfer joins
+// to the conversation later are not recorded either. id is a call's id or
+// its conversation's. It returns the ids of the conversation's calls in
+// progress; each recording is closed when it returns, so the archive can
+// destroy it.
+func (p *Pipeline) OptOut(id string) ([]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rec == nil {
+		return nil, errors.New("pipeline: not recording")
+	}
+	conv := ""
+	active := p.tr.Active()
+	for _, c := range active {
+		if c.ID == id || c.ConversationID == id {
+			conv = c.ConversationID
+			break
+		}
+	}
+	if conv == "" {
+		return nil, ErrNotLive
+	}
+	// At the capture clock's now: audio that arrived before the request is
+	// the recording's, nothing after.
+	p.rec.OptOut(conv, p.tr.Now())
+	var ids []string
+	for _, c := range active {
+		if c.ConversationID == conv {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids, nil
+}
+
+// LiveCall is a call in progress, as the live-calls page shows it.
+type LiveCall struct {
+	ID             string      `json:"id"`
+	ConversationID string      `json:"conversation_id"`
+	Start          time.Time   `json:"start"`
+	Answered       time.Time   `json:"answered,omitzero"`
+	Direction      string      `json:"direction"`
+	From           track.Party `json:"from"`
+	To             track.Party `json:"to"`
+	Numbers        []string    `json:"numbers"`
+	Codecs         []string    `json:"codecs"`
+	Legs           int         `json:"legs"`
+	Video          bool        `json:"video"`
+	OptedOut       bool        `json:"opted_out"`
+}
+
+// Live returns the calls in progress, oldest first.
+func (p *Pipeline) Live() []LiveCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []LiveCall
+	for _, c := range p.tr.Active() {
+		l := LiveCall{ID: c.ID, ConversationID: c.ConversationID, Start: c.Start.Time, Answered: c.Answered.Time,
+			Direction: string(c.Direction), From: c.From, To: c.To, Numbers: append([]string(nil), c.Numbers...),
+			Legs: len(c.Legs), Video: c.Video}
+		for _, lg := range c.Legs {
+			for _, m := range lg.Media {
+				for _, codec := range m.Codecs {
+					if !slices.Contains(l.Codecs, codec) {
+						l.Codecs = append(l.Codecs, codec)
+					}
+				}
+			}
+		}
+		if p.rec != nil {
+			l.OptedOut = p.rec.IsOptedOut(c.ConversationID)
+		}
+		out = append(out, l)
 	}
 	return out
 }

@@ -291,3 +291,110 @@ func TestInspect(t *testing.T) {
 		}
 	}
 }
+
+// TestOptOut: an opt-out mid-call closes that call's recording at once,
+// flagged, and nothing more of it is recorded; the other call goes on
+// whole; a call not in progress is ErrNotLive.
+func TestOptOut(t *testing.T) {
+	sink := &memSink{files: map[string]*memFile{}}
+	var finished []mix.Info
+	p := pipeline.New(pipeline.Config{Sink: sink, Mix: mix.Config{OnFinish: func(i mix.Info) { finished = append(finished, i) }}}, nil)
+	frames := calls(2, 4*time.Second) // p-0 from t0, p-1 from t0+1s
+	cut := slices.IndexFunc(frames, func(f ct.Frame) bool { return f.Time.After(t0.Add(2500 * time.Millisecond)) })
+	if err := p.Run(context.Background(), reader(t, pcapOf(t, frames[:cut]))); err != nil {
+		t.Fatal(err)
+	}
+	live := p.Live()
+	if len(live) != 2 || live[0].OptedOut {
+		t.Fatalf("Live = %+v", live)
+	}
+	if _, err := p.OptOut("nope"); !errors.Is(err, pipeline.ErrNotLive) {
+		t.Errorf("OptOut(nope) = %v, want ErrNotLive", err)
+	}
+	ids, err := p.OptOut(live[0].ID)
+	if err != nil || len(ids) != 1 || ids[0] != live[0].ID {
+		t.Fatalf("OptOut = %v, %v", ids, err)
+	}
+	stopped := sink.files[live[0].ID]
+	if !stopped.closed || len(finished) != 1 || !slices.Contains(finished[0].Flags, mix.FlagOptedOut) {
+		t.Fatalf("after the opt-out: closed %v, %d finished %+v", stopped.closed, len(finished), finished)
+	}
+	size := stopped.Len()
+	if !p.Live()[0].OptedOut {
+		t.Error("Live does not show the opt-out")
+	}
+	if err := p.Run(context.Background(), reader(t, pcapOf(t, frames[cut:]))); err != nil {
+		t.Fatal(err)
+	}
+	p.Close("capture_end")
+	if stopped.Len() != size {
+		t.Errorf("the opted-out recording grew from %d to %d bytes", size, stopped.Len())
+	}
+	if len(finished) != 2 || finished[1].Call.ID != live[1].ID || finished[1].Duration < 3900*time.Millisecond {
+		t.Errorf("the other call: %+v", finished[1:])
+	}
+	if finished[0].Duration > 2600*time.Millisecond || finished[0].Duration < 2*time.Second {
+		t.Errorf("the opted-out call was recorded for %v, want to the moment of the opt-out (2.5 s)", finished[0].Duration)
+	}
+}
+
+// TestOptOutCoversTransfer: after an opt-out, the leg a blind transfer
+// adds to the conversation is not recorded either.
+func TestOptOutCoversTransfer(t *testing.T) {
+	alice, bob, carol := party("+441632960001", "203.0.113.5", "a"), party("201", "10.0.0.11", "b"), party("203", "10.0.0.13", "c")
+	d1 := &ct.Dialog{CallID: "ab@x", Caller: alice, Callee: bob}
+	d2 := &ct.Dialog{CallID: "bc@x", Caller: bob, Callee: carol}
+	now := t0
+	var part1, part2 []ct.Frame
+	sip := func(into *[]ct.Frame, from, to ct.Party, msg []byte) {
+		*into = append(*into, ct.Frame{Time: now, Data: ct.UDPFrame(from.SIP, to.SIP, msg)})
+		now = now.Add(10 * time.Millisecond)
+	}
+	media := func(into *[]ct.Frame, a, b ct.Party, n int) {
+		*into = append(*into, ct.Stream(a.RTP, b.RTP, 0x1111, now, n, ct.Silence)...)
+		*into = append(*into, ct.Stream(b.RTP, a.RTP, 0x2222, now, n, ct.Silence)...)
+		slices.SortStableFunc(*into, func(x, y ct.Frame) int { return x.Time.Compare(y.Time) })
+		now = now.Add(time.Duration(n) * 20 * time.Millisecond)
+	}
+	sip(&part1, alice, bob, d1.Request("INVITE", true, "sendrecv"))
+	sip(&part1, bob, alice, d1.Response(200, "OK", "INVITE", true, "sendrecv"))
+	media(&part1, alice, bob, 50)
+	sip(&part2, alice, bob, d1.Request("REFER", true, "", "Refer-To: <sip:203@10.0.0.13>", "Referred-By: <sip:201@10.0.0.11>"))
+	sip(&part2, bob, alice, d1.Response(202, "Accepted", "REFER", true, ""))
+	sip(&part2, bob, carol, d2.Request("INVITE", true, "sendrecv", "Referred-By: <sip:201@10.0.0.11>"))
+	sip(&part2, carol, bob, d2.Response(200, "OK", "INVITE", true, "sendrecv"))
+	media(&part2, bob, carol, 50)
+	sip(&part2, bob, carol, d2.Request("BYE", true, ""))
+	sip(&part2, alice, bob, d1.Request("BYE", true, ""))
+
+	sink := &memSink{files: map[string]*memFile{}}
+	var finished []mix.Info
+	p := pipeline.New(pipeline.Config{Sink: sink, Mix: mix.Config{OnFinish: func(i mix.Info) { finished = append(finished, i) }}}, nil)
+	if err := p.Run(context.Background(), reader(t, pcapOf(t, part1))); err != nil {
+		t.Fatal(err)
+	}
+	live := p.Live()
+	if len(live) != 1 {
+		t.Fatalf("%d calls live", len(live))
+	}
+	if _, err := p.OptOut(live[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(context.Background(), reader(t, pcapOf(t, part2))); err != nil {
+		t.Fatal(err)
+	}
+	p.Close("capture_end")
+	if len(sink.files) != 1 {
+		t.Errorf("%d recordings made, want only the first leg's (stopped)", len(sink.files))
+	}
+	var legs int
+	for _, i := range finished {
+		if !slices.Contains(i.Flags, mix.FlagOptedOut) {
+			t.Errorf("call %s finished without the opt-out flag: %v", i.Call.ID, i.Flags)
+		}
+		legs++
+	}
+	if legs != 2 {
+		t.Errorf("%d calls reported, want both legs", legs)
+	}
+}

@@ -165,6 +165,9 @@ func New(cfg Config, log *slog.Logger) *Tracker {
 // Stats returns the counters so far.
 func (t *Tracker) Stats() Stats { return t.stats }
 
+// Now is the capture clock: the time of the last packet or tick.
+func (t *Tracker) Now() time.Time { return t.now }
+
 // Active returns the calls in progress, oldest first.
 func (t *Tracker) Active() []*Call {
 	t.compact()

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"callrec/firmware/config"
+	"callrec/firmware/optout"
 	"callrec/firmware/panel"
 	"callrec/firmware/recording"
 	"callrec/firmware/status"
@@ -100,7 +101,8 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	go func() { workerDone <- a.Run(wctx) }() // returns after stopWorker, with the queue drained
 
 	col := &status.Collector{Version: c.Version, Interfaces: c.Interfaces, Archive: a, Pipeline: p, Attempts: sink}
-	page, err := startWeb(c, a, col, pnl, log)
+	opt := optout.New(p, a, a.Index(), c.Box.OptOut.Mode, log)
+	page, err := startWeb(c, a, col, pnl, opt, p, log)
 	if err != nil {
 		stopWorker()
 		<-workerDone
@@ -109,7 +111,7 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	health := func() panel.Health {
 		st := a.State()
 		stalled := time.Since(p.Alive()) > 10*c.Feed+5*time.Second
-		return panel.Health{Lights: panel.Lights{Recording: st.Recording > 0, Fault: st.DiskFull || stalled}, Alive: !stalled}
+		return panel.Health{Lights: panel.Lights{Recording: st.Recording > 0, OptOut: opt.Lit(), Fault: st.DiskFull || stalled}, Alive: !stalled}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, iface := range c.Interfaces {
@@ -132,6 +134,7 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	g.Go(func() error { return a.WatchDisk(gctx, 5*time.Second) })       // until gctx is done
 	g.Go(func() error { return a.RunPurge(gctx, c.PurgeEvery) })         // until gctx is done
 	g.Go(func() error { return a.LogAuditHead(gctx, 24*time.Hour) })     // until gctx is done
+	g.Go(func() error { return opt.ServeRequests(gctx, a.Index(), 100*time.Millisecond) }) // until gctx is done
 	if page != nil {
 		g.Go(func() error { return page.serve(gctx) }) // until gctx is done
 	}
@@ -159,7 +162,7 @@ func (p *webPage) serve(ctx context.Context) error { return p.srv.Serve(ctx, p.l
 // startWeb makes the page and opens its listeners (nil when the page is
 // off). The certificate is made at first start, and its fingerprint
 // logged, shown in the status and on the console.
-func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, log *slog.Logger) (*webPage, error) {
+func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, opt *optout.Service, pl *pipeline.Pipeline, log *slog.Logger) (*webPage, error) {
 	w := c.Box.Web
 	if c.Listen != "" {
 		w.Listen = c.Listen
@@ -183,7 +186,8 @@ func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Pa
 	srv, err := web.New(web.Config{Archive: a, Notes: a.Index(), Users: users.New(a.Index(), log), Certs: certs,
 		Status: func() status.Snapshot { return col.Snapshot(time.Now()) }, Lights: pnl.Shown,
 		Plan: c.Box.Calls.Track().Plan, Retention: c.Box.Storage.Retention(), Version: c.Version,
-		IdleTimeout: w.IdleTimeout.Duration, MaxSession: w.MaxSession.Duration, Log: log})
+		IdleTimeout: w.IdleTimeout.Duration, MaxSession: w.MaxSession.Duration, Log: log,
+		Live: pl.Live, OptOut: opt.OptOut})
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,14 @@ type Config struct {
 	Calls   Calls   `toml:"calls"`
 	Storage Storage `toml:"storage"`
 	Web     Web     `toml:"web"`
+	OptOut  OptOut  `toml:"optout"`
+}
+
+// OptOut is what an opt-out during a call does.
+type OptOut struct {
+	// Mode: "discard" (default) crypto-shreds the audio recorded before
+	// the request; "stop" keeps it, for practices whose DPIA says so.
+	Mode string `toml:"mode"`
 }
 
 // Web is the supervisors' web page.
@@ -85,6 +93,7 @@ func Default() Config {
 	c := Config{}
 	c.Calls.Country = "44"
 	c.Calls.IdleTimeout = Duration{60 * time.Second}
+	c.OptOut = OptOut{Mode: archive.OptOutDiscard}
 	c.Web = Web{Listen: ":443", Redirect: ":80", IdleTimeout: Duration{15 * time.Minute}, MaxSession: Duration{8 * time.Hour}}
 	c.Storage = Storage{DataDir: "/var/lib/callrec", KeyFile: "/etc/callrec/kek", RetentionYears: 5, ReserveMB: 1024}
 	return c
@@ -142,6 +151,9 @@ func (c *Config) check() error {
 	}
 	if w := c.Web; w.IdleTimeout.Duration < 30*time.Second || w.MaxSession.Duration < w.IdleTimeout.Duration {
 		return errors.New("web.idle_timeout must be at least 30s, and web.max_session no shorter")
+	}
+	if m := c.OptOut.Mode; m != archive.OptOutDiscard && m != archive.OptOutStop {
+		return fmt.Errorf("optout.mode: %q is neither %q nor %q", m, archive.OptOutDiscard, archive.OptOutStop)
 	}
 	st := &c.Storage
 	if st.RetentionYears < 3 || st.RetentionYears > 5 {

@@ -30,10 +30,15 @@ type Archive interface {
 	DropLive(ids ...string)
 	Live() (map[string][]byte, error)
 	BySource(source string) (string, error)
+	OptedOut(id string) bool
 }
 
 // ErrAlreadyStored is a call that the archive already holds (SkipStored).
 var ErrAlreadyStored = errors.New("recording: the call is already stored")
+
+// errOptedOut is a call that continues, after a restart, one that was
+// opted out: it is not recorded either.
+var errOptedOut = errors.New("recording: the call continues one that was opted out")
 
 var _ Archive = (*archive.Archive)(nil)
 
@@ -129,6 +134,9 @@ func (s *Sink) Create(c *track.Call) (io.WriteCloser, error) {
 	if s.skip[c] {
 		return nil, ErrAlreadyStored
 	}
+	if c.Continues != "" && s.a.OptedOut(c.Continues) {
+		return nil, errOptedOut
+	}
 	r := Record(c)
 	r.Recording = index.Recording{Bitrate: s.mp3.Bitrate, Channels: s.mp3.Channels}
 	w, err := s.a.Create(r)
@@ -214,6 +222,8 @@ func (s *Sink) finished(i mix.Info) {
 		return
 	}
 	switch {
+	case errors.Is(i.Err, errOptedOut):
+		i.Flags, i.Err = append(slices.Clone(i.Flags), mix.FlagOptedOut), nil
 	case errors.Is(i.Err, archive.ErrDiskFull):
 		// Refused at the start for lack of space: said so on the call.
 		i.Flags = append(slices.Clone(i.Flags), FlagDiskFull)

@@ -57,6 +57,12 @@ var funcs = template.FuncMap{
 		return "unknown"
 	},
 	"join":        strings.Join,
+	"secs": func(s int64) string {
+		if s < 0 {
+			s = 0
+		}
+		return fmt.Sprintf("%d:%02d", s/60, s%60)
+	},
 	"flagMeaning": flagMeaning,
 	"list":        func(s ...string) []string { return s },
 	"short": func(s string) string {

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -103,30 +101,7 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request, u *who) erro
 // as long as the session lasts. It does not count as activity: a page
 // left open still times out.
 func (s *Server) statusEvents(w http.ResponseWriter, r *http.Request, u *who) error {
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		b, _ := json.Marshal(s.statusNow())
-		if _, err := fmt.Fprintf(w, "event: status\ndata: %s\n\n", b); err != nil {
-			return nil
-		}
-		if err := rc.Flush(); err != nil {
-			return nil
-		}
-		select {
-		case <-r.Context().Done():
-			return nil
-		case <-t.C:
-		}
-		if u.sess != nil && s.sess.get(u.token, s.cfg.Now(), s.cfg.IdleTimeout, s.cfg.MaxSession) == nil {
-			fmt.Fprint(w, "event: ended\ndata: {}\n\n")
-			rc.Flush()
-			return nil
-		}
-	}
+	return s.stream(w, r, u, 2*time.Second, "status", func() any { return s.statusNow() })
 }
 
 // metrics serves the status counters in the Prometheus text format.

@@ -30,9 +30,11 @@ import (
 
 	"github.com/pquerna/otp"
 
+	"callrec/firmware/optout"
 	"callrec/firmware/panel"
 	"callrec/firmware/status"
 	"callrec/firmware/users"
+	"callrec/recorder/pipeline"
 	"callrec/recorder/sip"
 	"callrec/storage/archive"
 	"callrec/storage/index"
@@ -90,8 +92,12 @@ type Config struct {
 	Users   Users
 	Certs   *Certs
 	// Status is the box's state now, and Lights its LEDs (nil: not shown).
-	Status    func() status.Snapshot
-	Lights    func() panel.Lights
+	Status func() status.Snapshot
+	Lights func() panel.Lights
+	// Live lists the calls in progress, and OptOut opts one out (nil: the
+	// recorder is not running).
+	Live      func() []pipeline.LiveCall
+	OptOut    func(acc archive.Access, trigger, id string) (optout.Result, error)
 	Plan      sip.NumberPlan // to write a searched number in E.164
 	Retention time.Duration
 	Version   string
@@ -229,6 +235,9 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Pattern: "/users/{name}/enable", Roles: hoig, h: s.enableUser},
 		{Method: "POST", Pattern: "/settings/totp", Roles: hoig, h: s.requireTOTP},
 		{Method: "POST", Pattern: "/settings/certificate", Roles: hoig, h: s.uploadCert},
+		{Method: "GET", Pattern: "/live", Roles: all, h: s.livePage},
+		{Method: "GET", Pattern: "/live/events", Roles: all, Passive: true, h: s.liveEvents},
+		{Method: "POST", Pattern: "/live/{id}/optout", Roles: hearers, h: s.liveOptOut},
 		{Method: "GET", Pattern: "/status", Roles: all, h: s.statusPage},
 		{Method: "GET", Pattern: "/status/events", Roles: all, Passive: true, h: s.statusEvents},
 		{Method: "GET", Pattern: "/metrics", Roles: readers, API: true, h: s.metrics},
@@ -238,6 +247,7 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Pattern: "/api/v1/calls/{id}/audio", Roles: hearers, API: true, h: s.apiAudio},
 		{Method: "POST", Pattern: "/api/v1/calls/{id}/hold", Roles: hoig, API: true, h: s.apiHold},
 		{Method: "DELETE", Pattern: "/api/v1/calls/{id}/hold", Roles: hoig, API: true, h: s.apiRelease},
+		{Method: "POST", Pattern: "/api/v1/calls/{id}/optout", Roles: hearers, API: true, h: s.apiOptOut},
 		{Method: "GET", Pattern: "/api/v1/audit", Roles: readers, API: true, h: s.apiAudit},
 		{Method: "GET", Pattern: "/api/v1/audit/verify", Roles: readers, API: true, h: s.apiVerifyAudit},
 		{Method: "GET", Pattern: "/api/v1/status", Roles: all, API: true, h: s.apiStatus},

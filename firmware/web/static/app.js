@@ -102,4 +102,44 @@
     });
     es.addEventListener("ended", function () { es.close(); location.href = "/signin?ended=1"; });
   }
+
+  // --- Calls in progress over Server-Sent Events, with an opt-out button
+  // per call (a plain form: it works without this script too).
+  var live = document.getElementById("live-stream");
+  var table = document.getElementById("live-calls");
+  if (live && table && window.EventSource) {
+    var tbody = document.getElementById("live-body");
+    var canOptOut = table.dataset.canOptOut === "yes";
+    var token = table.dataset.csrf;
+    var cell = function (tr, text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); return td; };
+    var mmss = function (s) { s = Math.max(0, s); return Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2); };
+    var les = new EventSource(live.dataset.src);
+    les.addEventListener("live", function (ev) {
+      var calls = JSON.parse(ev.data) || [];
+      // Keep a row whose button has the focus, so the keyboard is not lost.
+      var focused = document.activeElement && document.activeElement.closest ? document.activeElement.closest("tr") : null;
+      if (focused && tbody.contains(focused)) { return; }
+      tbody.textContent = "";
+      calls.forEach(function (c) {
+        var tr = document.createElement("tr");
+        tr.dataset.id = c.id;
+        cell(tr, c.FromText); cell(tr, c.ToText); cell(tr, c.direction); cell(tr, mmss(c.Seconds));
+        cell(tr, (c.codecs || []).join(", ")); cell(tr, c.legs);
+        var st = cell(tr, c.opted_out ? "" : "recording");
+        if (c.opted_out) { var f = document.createElement("span"); f.className = "flag"; f.textContent = "opted out"; st.appendChild(f); }
+        var act = cell(tr, "");
+        if (canOptOut && !c.opted_out) {
+          var form = document.createElement("form");
+          form.method = "post"; form.action = "/live/" + encodeURIComponent(c.id) + "/optout"; form.className = "inline";
+          var h = document.createElement("input"); h.type = "hidden"; h.name = "csrf"; h.value = token; form.appendChild(h);
+          var b = document.createElement("button"); b.type = "submit"; b.textContent = "Opt out";
+          b.setAttribute("aria-label", "Opt out the call from " + c.FromText + " to " + c.ToText);
+          form.appendChild(b); act.appendChild(form);
+        }
+        tbody.appendChild(tr);
+      });
+      document.getElementById("live-count").textContent = calls.length;
+    });
+    les.addEventListener("ended", function () { les.close(); location.href = "/signin?ended=1"; });
+  }
 })();

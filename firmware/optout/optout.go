@@ -1,0 +1,185 @@
+// Package optout carries out a request, during a live call, not to be
+// recorded: whatever asked (a command, the web page, a phone key, DTMF,
+// the panel button), the recording stops at once for every leg of the
+// conversation, the archive destroys (or, in stop mode, keeps) what was
+// recorded, the call keeps its metadata flagged opted_out, and the
+// request is audited with who asked, how and when.
+package optout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"callrec/recorder/pipeline"
+	"callrec/storage/archive"
+	"callrec/storage/index"
+)
+
+// Errors, checked with errors.Is: each is a clear answer that changed
+// nothing.
+var (
+	ErrNoCall  = errors.New("optout: no such call")
+	ErrEnded   = errors.New("optout: the call has ended: an opt-out applies to a call in progress")
+	ErrAlready = errors.New("optout: the call is already opted out")
+)
+
+// Pipeline is the recorder.
+type Pipeline interface {
+	OptOut(id string) ([]string, error)
+	Live() []pipeline.LiveCall
+}
+
+// Archive is where recordings are kept.
+type Archive interface {
+	OptOut(acc archive.Access, id string, o index.OptOut) error
+	OptedOut(id string) bool
+}
+
+// Records reads the index's calls (to tell an ended call from none).
+type Records interface {
+	Get(id string) (*index.Record, error)
+}
+
+// Requests are the opt-outs that commands beside the daemon ask for.
+type Requests interface {
+	Requests() ([]index.Request, error)
+	AnswerRequest(id, answer string, refused error) error
+}
+
+// Service carries out opt-outs.
+type Service struct {
+	p    Pipeline
+	a    Archive
+	r    Records
+	mode string
+	log  *slog.Logger
+	// Now is the clock (tests set it).
+	Now func() time.Time
+
+	mu   sync.Mutex
+	last time.Time // the last opt-out, for the panel's LED
+}
+
+// New returns the service; mode is archive.OptOutDiscard or OptOutStop.
+func New(p Pipeline, a Archive, r Records, mode string, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{p: p, a: a, r: r, mode: mode, log: log, Now: time.Now}
+}
+
+// Result is what an opt-out did.
+type Result struct {
+	Calls   []string      // the conversation's calls opted out
+	Stopped time.Duration // from the request to the recording stopped
+	Done    time.Duration // from the request to the audio destroyed, durably
+}
+
+// OptOut opts a call in progress (by its id, or its conversation's) out
+// of recording. trigger names how it was asked: command, web, phone-key,
+// dtmf, panel. acc.Who is who asked and acc.Why the reason, for the audit
+// log.
+func (s *Service) OptOut(acc archive.Access, trigger, id string) (Result, error) {
+	var res Result
+	if strings.TrimSpace(acc.Who) == "" || strings.TrimSpace(acc.Why) == "" {
+		return res, archive.ErrNoAccountable
+	}
+	start := time.Now()
+	ids, err := s.p.OptOut(id)
+	if errors.Is(err, pipeline.ErrNotLive) {
+		return res, s.notLive(id)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Calls, res.Stopped = ids, time.Since(start)
+	o := index.OptOut{At: s.Now().UTC(), By: acc.Who, Trigger: trigger, Mode: s.mode}
+	var errs []error
+	for _, cid := range ids {
+		if err := s.a.OptOut(acc, cid, o); err != nil && !errors.Is(err, archive.ErrAlreadyOptedOut) {
+			errs = append(errs, err)
+		}
+	}
+	res.Done = time.Since(start)
+	s.mu.Lock()
+	s.last = s.Now()
+	s.mu.Unlock()
+	s.log.Info("call opted out", "calls", len(ids), "trigger", trigger, "mode", s.mode, "stopped_ms", res.Stopped.Milliseconds(), "done_ms", res.Done.Milliseconds())
+	if len(errs) > 0 {
+		// The recording stopped; destroying what was recorded failed.
+		s.log.Error("opt-out: the archive could not carry it out", "err", errors.Join(errs...))
+		return res, fmt.Errorf("optout: the recording stopped, but the archive failed: %w", errors.Join(errs...))
+	}
+	return res, nil
+}
+
+// notLive says why a call that is not in progress cannot be opted out.
+func (s *Service) notLive(id string) error {
+	if s.a.OptedOut(id) {
+		return ErrAlready
+	}
+	if _, err := s.r.Get(id); err == nil {
+		return ErrEnded
+	}
+	return ErrNoCall
+}
+
+// LitFor is how long the opt-out LED stays lit after any opt-out.
+const LitFor = 10 * time.Second
+
+// Lit says whether the opt-out LED should be lit: an opted-out call is
+// live, or an opt-out happened in the last LitFor.
+func (s *Service) Lit() bool {
+	s.mu.Lock()
+	recent := !s.last.IsZero() && s.Now().Sub(s.last) < LitFor
+	s.mu.Unlock()
+	if recent {
+		return true
+	}
+	for _, c := range s.p.Live() {
+		if c.OptedOut {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeRequests carries out, every interval, the opt-outs that commands
+// (recorderd optout, the console) ask for, and answers each, until ctx is
+// done.
+func (s *Service) ServeRequests(ctx context.Context, reqs Requests, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		rs, err := reqs.Requests()
+		if err != nil {
+			s.log.Error("opt-out requests unreadable", "err", err)
+			continue
+		}
+		for _, r := range rs {
+			if r.Action != "optout" {
+				reqs.AnswerRequest(r.ID, "", fmt.Errorf("unknown action %q", r.Action))
+				continue
+			}
+			res, err := s.OptOut(archive.Access{Who: r.Who, Why: r.Why}, "command", r.Call)
+			answer := ""
+			if err == nil {
+				answer = fmt.Sprintf("opted out %d call(s) of the conversation: recording stopped %d ms after the request reached the daemon, audio %s %d ms after",
+					len(res.Calls), res.Stopped.Milliseconds(), map[string]string{archive.OptOutDiscard: "destroyed", archive.OptOutStop: "kept up to the request"}[s.mode], res.Done.Milliseconds())
+			}
+			if err := reqs.AnswerRequest(r.ID, answer, err); err != nil {
+				s.log.Error("opt-out request not answered", "err", err)
+			}
+		}
+	}
+}

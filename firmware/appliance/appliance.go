@@ -129,11 +129,11 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 		})
 	}
 	dir := c.Box.Storage.DataDir
-	g.Go(func() error { return pnl.Run(gctx, c.Feed, health) })          // until gctx is done
-	g.Go(func() error { return col.Run(gctx, dir, c.StatusEvery, log) }) // until gctx is done
-	g.Go(func() error { return a.WatchDisk(gctx, 5*time.Second) })       // until gctx is done
-	g.Go(func() error { return a.RunPurge(gctx, c.PurgeEvery) })         // until gctx is done
-	g.Go(func() error { return a.LogAuditHead(gctx, 24*time.Hour) })     // until gctx is done
+	g.Go(func() error { return pnl.Run(gctx, c.Feed, health) })                            // until gctx is done
+	g.Go(func() error { return col.Run(gctx, dir, c.StatusEvery, log) })                   // until gctx is done
+	g.Go(func() error { return a.WatchDisk(gctx, 5*time.Second) })                         // until gctx is done
+	g.Go(func() error { return a.RunPurge(gctx, c.PurgeEvery) })                           // until gctx is done
+	g.Go(func() error { return a.LogAuditHead(gctx, 24*time.Hour) })                       // until gctx is done
 	g.Go(func() error { return opt.ServeRequests(gctx, a.Index(), 100*time.Millisecond) }) // until gctx is done
 	if page != nil {
 		g.Go(func() error { return page.serve(gctx) }) // until gctx is done

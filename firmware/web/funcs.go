@@ -56,7 +56,7 @@ var funcs = template.FuncMap{
 		}
 		return "unknown"
 	},
-	"join":        strings.Join,
+	"join": strings.Join,
 	"secs": func(s int64) string {
 		if s < 0 {
 			s = 0

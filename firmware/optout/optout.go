@@ -91,8 +91,11 @@ func (s *Service) OptOut(acc archive.Access, trigger, id string) (Result, error)
 	}
 	start := time.Now()
 	ids, err := s.p.OptOut(id)
-	if errors.Is(err, pipeline.ErrNotLive) {
+	switch {
+	case errors.Is(err, pipeline.ErrNotLive):
 		return res, s.notLive(id)
+	case errors.Is(err, pipeline.ErrOptedOut):
+		return res, ErrAlready
 	}
 	if err != nil {
 		return res, err
@@ -174,8 +177,8 @@ func (s *Service) ServeRequests(ctx context.Context, reqs Requests, every time.D
 			res, err := s.OptOut(archive.Access{Who: r.Who, Why: r.Why}, "command", r.Call)
 			answer := ""
 			if err == nil {
-				answer = fmt.Sprintf("opted out %d call(s) of the conversation: recording stopped %d ms after the request reached the daemon, audio %s %d ms after",
-					len(res.Calls), res.Stopped.Milliseconds(), map[string]string{archive.OptOutDiscard: "destroyed", archive.OptOutStop: "kept up to the request"}[s.mode], res.Done.Milliseconds())
+				answer = fmt.Sprintf("opted out %d call(s) of the conversation: recording stopped %.1f ms after the request reached the daemon, audio %s %.1f ms after",
+					len(res.Calls), ms(res.Stopped), map[string]string{archive.OptOutDiscard: "destroyed", archive.OptOutStop: "kept up to the request"}[s.mode], ms(res.Done))
 			}
 			if err := reqs.AnswerRequest(r.ID, answer, err); err != nil {
 				s.log.Error("opt-out request not answered", "err", err)
@@ -183,3 +186,5 @@ func (s *Service) ServeRequests(ctx context.Context, reqs Requests, every time.D
 		}
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

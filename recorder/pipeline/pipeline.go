@@ -232,8 +232,11 @@ func (p *Pipeline) Calls() []track.Call {
 	return out
 }
 
-// ErrNotLive is an opt-out of a call that is not in progress.
-var ErrNotLive = errors.New("pipeline: no such call in progress")
+// Errors of OptOut.
+var (
+	ErrNotLive  = errors.New("pipeline: no such call in progress")
+	ErrOptedOut = errors.New("pipeline: the call is already opted out")
+)
 
 // OptOut stops recording a call in progress, and every other call of its
 // conversation (a transfer's legs), at once; calls that a transfer joins
@@ -257,6 +260,9 @@ func (p *Pipeline) OptOut(id string) ([]string, error) {
 	}
 	if conv == "" {
 		return nil, ErrNotLive
+	}
+	if p.rec.IsOptedOut(conv) {
+		return nil, ErrOptedOut
 	}
 	// At the capture clock's now: audio that arrived before the request is
 	// the recording's, nothing after.

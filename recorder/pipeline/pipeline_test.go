@@ -320,6 +320,9 @@ func TestOptOut(t *testing.T) {
 		t.Fatalf("after the opt-out: closed %v, %d finished %+v", stopped.closed, len(finished), finished)
 	}
 	size := stopped.Len()
+	if _, err := p.OptOut(live[0].ID); !errors.Is(err, pipeline.ErrOptedOut) {
+		t.Errorf("a second opt-out = %v, want ErrOptedOut", err)
+	}
 	if !p.Live()[0].OptedOut {
 		t.Error("Live does not show the opt-out")
 	}

@@ -1,0 +1,164 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Opt-out of live SIPp calls recorded by `recorderd run` on loopback.
+
+// sippInBackground starts one SIPp call to each called number at once, in the
+// background; wait returns when they are over.
+func sippInBackground(t *testing.T, port int, called ...string) (wait func()) {
+	var wg sync.WaitGroup
+	for i, c := range called {
+		wg.Add(1)
+		go func() { defer wg.Done(); sippCallsTo(t, port+20*i, 1, c) }()
+	}
+	return wg.Wait
+}
+
+// recordingNow waits until n calls are being recorded and returns them.
+func (b *box) recordingNow(n int) []storedCall {
+	b.t.Helper()
+	var cs []storedCall
+	waitFor(b.t, "calls being recorded", 15*time.Second, func() bool {
+		cs = slices.DeleteFunc(b.calls(), func(c storedCall) bool { return c.Recording.State != "recording" })
+		return len(cs) >= n
+	})
+	return cs
+}
+
+// checkOptedOut checks what is left of an opted-out call: its record,
+// flagged, with no audio in the vault or anywhere in the data directory,
+// an export refused with the reason, and its audit entry.
+func (b *box) checkOptedOut(id string) {
+	b.t.Helper()
+	var c storedCall
+	for _, x := range b.calls() {
+		if x.ID == id {
+			c = x
+		}
+	}
+	if c.ID == "" || c.Recording.State != "opted_out" || !slices.Contains(c.Flags, "opted_out") || c.Recording.SHA256 != "" || len(c.Numbers) == 0 {
+		b.t.Errorf("opted-out call %s: %+v", id, c)
+	}
+	filepath.WalkDir(filepath.Join(b.dir, "data"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), id) {
+			b.t.Errorf("a file of the opted-out call survives: %s", p)
+		}
+		return nil
+	})
+	out, err := b.run("export", "-call", id, "-out", filepath.Join(b.t.TempDir(), "x.mp3"))
+	if err == nil || !strings.Contains(out, "opted out") {
+		b.t.Errorf("export of an opted-out call: %v\n%s", err, out)
+	}
+	if log := b.must("audit", "list"); !regexp.MustCompile(`optout\s+`+id).MatchString(log) && !strings.Contains(log, "optout") {
+		b.t.Errorf("no opt-out in the audit log:\n%s", log)
+	}
+	if out := b.must("verify"); !strings.Contains(out, "0 problems") && strings.Contains(strings.ToLower(out), "problem") {
+		b.t.Errorf("verify after the opt-out:\n%s", out)
+	}
+}
+
+// TestOptOutCommand: `recorderd optout` beside the daemon stops one of two
+// live calls; the other is recorded whole; the opt-out LED lit.
+func TestOptOutCommand(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	b := newBox(t)
+	stderr, stop, _ := b.startDaemon()
+	wait := sippInBackground(t, 5440, "01632960201", "01632960202")
+	cs := b.recordingNow(2)
+	target, other := cs[0].ID, cs[1].ID
+	if out, err := b.run("optout", "-call", target); err == nil || !strings.Contains(out, "-why") {
+		t.Errorf("optout without a reason: %v %s", err, out)
+	}
+	asked := time.Now()
+	out := b.must("optout", "-call", target, "-who", "ext 201", "-why", "the caller asked")
+	answered := time.Since(asked)
+	m := regexp.MustCompile(`recording stopped ([0-9.]+) ms after the request reached the daemon, audio destroyed ([0-9.]+) ms after`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("optout said: %s", out)
+	}
+	t.Logf("opt-out by command: recording stopped %s ms and audio destroyed %s ms after the request reached the daemon; the command answered in %v", m[1], m[2], answered.Round(time.Millisecond))
+	if out, err := b.run("optout", "-call", target, "-why", "again"); err == nil || !strings.Contains(out, "already opted out") {
+		t.Errorf("a second opt-out: %v %s", err, out)
+	}
+	wait()
+	waitFor(t, "both calls to end", 20*time.Second, func() bool {
+		n := 0
+		for _, c := range b.calls() {
+			if c.ID == other && c.Recording.State == "complete" {
+				n++
+			}
+			if c.ID == target && c.EndReason != "" {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if out, err := b.run("optout", "-call", target, "-why", "late"); err == nil || !strings.Contains(out, "already opted out") {
+		t.Errorf("an opt-out after the end: %v %s", err, out)
+	}
+	if out, err := b.run("optout", "-call", other, "-why", "late"); err == nil || !strings.Contains(out, "has ended") {
+		t.Errorf("an opt-out of an ended call: %v %s", err, out)
+	}
+	b.checkOptedOut(target)
+	for _, c := range b.calls() {
+		if c.ID == other && (slices.Contains(c.Flags, "opted_out") || c.Recording.Duration < 5000) {
+			t.Errorf("the other call was touched: %+v", c)
+		}
+	}
+	b.must("export", "-call", other, "-out", filepath.Join(t.TempDir(), "other.mp3"))
+	if !strings.Contains(stderr.String(), "led=optout on=true") {
+		t.Error("the opt-out LED never lit")
+	}
+	if err := stop(); err != nil {
+		t.Errorf("daemon exit: %v", err)
+	}
+}
+
+// TestOptOutSurvivesKill: kill -9 right after an opt-out; after the
+// restart the recording is still gone, and the rest of the call, which
+// the daemon follows again, is not recorded either.
+func TestOptOutSurvivesKill(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	b := newBox(t)
+	_, _, kill := b.startDaemon()
+	wait := sippInBackground(t, 5480, "01632960301")
+	target := b.recordingNow(1)[0].ID
+	b.must("optout", "-call", target, "-why", "the caller asked")
+	kill()
+	_, stop, _ := b.startDaemon()
+	wait()
+	var rest []storedCall
+	waitFor(t, "the call to end", 30*time.Second, func() bool {
+		rest = rest[:0]
+		ended := false
+		for _, c := range b.calls() {
+			if c.ID == target {
+				continue
+			}
+			rest = append(rest, c)
+			ended = ended || c.EndReason != ""
+		}
+		return ended
+	})
+	b.checkOptedOut(target)
+	for _, c := range rest {
+		if c.Recording.State != "" && c.Recording.State != "opted_out" {
+			t.Errorf("after the restart the call was recorded again: %+v", c)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("daemon exit: %v", err)
+	}
+}

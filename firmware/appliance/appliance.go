@@ -90,7 +90,11 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	if err := a.AuditConfig(c.Box); err != nil {
 		log.Error("configuration change not audited", "err", err)
 	}
-	sink := recording.New(a, recording.Config{Mix: c.Box.Storage.Mix(), Track: c.Box.Calls.Track()}, log)
+	dnr, err := optout.LoadDoNotRecord(a.Index())
+	if err != nil {
+		log.Error("no call is recorded until the do-not-record list reads", "err", err)
+	}
+	sink := recording.New(a, recording.Config{Mix: c.Box.Storage.Mix(), Track: c.Box.Calls.Track(), DoNotRecord: dnr}, log)
 	p := pipeline.New(sink.Pipeline(), log)
 	if _, err := sink.Resume(p, time.Now()); err != nil {
 		log.Error("calls in progress at the last stop not resumed", "err", err)
@@ -102,7 +106,7 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 
 	col := &status.Collector{Version: c.Version, Interfaces: c.Interfaces, Archive: a, Pipeline: p, Attempts: sink}
 	opt := optout.New(p, a, a.Index(), c.Box.OptOut.Mode, log)
-	page, err := startWeb(c, a, col, pnl, opt, p, log)
+	page, err := startWeb(c, a, col, pnl, opt, p, dnr, log)
 	if err != nil {
 		stopWorker()
 		<-workerDone
@@ -162,7 +166,7 @@ func (p *webPage) serve(ctx context.Context) error { return p.srv.Serve(ctx, p.l
 // startWeb makes the page and opens its listeners (nil when the page is
 // off). The certificate is made at first start, and its fingerprint
 // logged, shown in the status and on the console.
-func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, opt *optout.Service, pl *pipeline.Pipeline, log *slog.Logger) (*webPage, error) {
+func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, opt *optout.Service, pl *pipeline.Pipeline, dnr *optout.DoNotRecord, log *slog.Logger) (*webPage, error) {
 	w := c.Box.Web
 	if c.Listen != "" {
 		w.Listen = c.Listen
@@ -187,7 +191,7 @@ func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Pa
 		Status: func() status.Snapshot { return col.Snapshot(time.Now()) }, Lights: pnl.Shown,
 		Plan: c.Box.Calls.Track().Plan, Retention: c.Box.Storage.Retention(), Version: c.Version,
 		IdleTimeout: w.IdleTimeout.Duration, MaxSession: w.MaxSession.Duration, Log: log,
-		Live: pl.Live, OptOut: opt.OptOut})
+		Live: pl.Live, OptOut: opt.OptOut, DoNotRecord: dnr})
 	if err != nil {
 		return nil, err
 	}

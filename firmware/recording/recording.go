@@ -40,6 +40,13 @@ var ErrAlreadyStored = errors.New("recording: the call is already stored")
 // opted out: it is not recorded either.
 var errOptedOut = errors.New("recording: the call continues one that was opted out")
 
+// errDoNotRecord is a call with a number on the do-not-record list.
+var errDoNotRecord = errors.New("recording: a number of the call is on the do-not-record list")
+
+// FlagDoNotRecord marks a call not recorded because a number of it is on
+// the do-not-record list.
+const FlagDoNotRecord = "do_not_record"
+
 var _ Archive = (*archive.Archive)(nil)
 
 // Config sets the recordings' format and what else sees them.
@@ -50,6 +57,9 @@ type Config struct {
 	OnFinish func(mix.Info)
 	// OnEvent, if set, also sees each tracker event.
 	OnEvent func(track.Event)
+	// DoNotRecord, if set, lists numbers whose calls are never recorded:
+	// only their metadata is kept, flagged.
+	DoNotRecord interface{ Listed(numbers []string) bool }
 	// SkipStored leaves alone every call the archive already holds from
 	// the same source (Record.Source): a capture ingested twice changes
 	// nothing the second time. Its recordings finish with ErrAlreadyStored.
@@ -136,6 +146,9 @@ func (s *Sink) Create(c *track.Call) (io.WriteCloser, error) {
 	}
 	if c.Continues != "" && s.a.OptedOut(c.Continues) {
 		return nil, errOptedOut
+	}
+	if s.cfg.DoNotRecord != nil && s.cfg.DoNotRecord.Listed(c.Numbers) {
+		return nil, errDoNotRecord
 	}
 	r := Record(c)
 	r.Recording = index.Recording{Bitrate: s.mp3.Bitrate, Channels: s.mp3.Channels}
@@ -224,6 +237,8 @@ func (s *Sink) finished(i mix.Info) {
 	switch {
 	case errors.Is(i.Err, errOptedOut):
 		i.Flags, i.Err = append(slices.Clone(i.Flags), mix.FlagOptedOut), nil
+	case errors.Is(i.Err, errDoNotRecord):
+		i.Flags, i.Err = append(slices.Clone(i.Flags), mix.FlagOptedOut, FlagDoNotRecord), nil
 	case errors.Is(i.Err, archive.ErrDiskFull):
 		// Refused at the start for lack of space: said so on the call.
 		i.Flags = append(slices.Clone(i.Flags), FlagDiskFull)

@@ -21,6 +21,7 @@ type liveCall struct {
 	pipeline.LiveCall
 	FromText, ToText string
 	Seconds          int64
+	Listed           bool // a number is on the do-not-record list: not recorded
 }
 
 func (s *Server) liveCalls(u *who) []liveCall {
@@ -37,6 +38,7 @@ func (s *Server) liveCalls(u *who) []liveCall {
 			since = c.Answered
 		}
 		l.Seconds = int64(now.Sub(since).Seconds())
+		l.Listed = s.cfg.DoNotRecord != nil && s.cfg.DoNotRecord.Listed(c.Numbers)
 		if u.role == users.Auditor {
 			l.FromText, l.ToText = maskNumbers(l.FromText), maskNumbers(l.ToText)
 			l.Numbers = nil
@@ -165,4 +167,58 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, u *who, every ti
 			return nil
 		}
 	}
+}
+
+func (s *Server) dnrPage(w http.ResponseWriter, r *http.Request, u *who) error {
+	return s.showDNR(w, r, u, http.StatusOK, nil)
+}
+
+func (s *Server) showDNR(w http.ResponseWriter, r *http.Request, u *who, code int, data map[string]any) error {
+	if s.cfg.DoNotRecord == nil {
+		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["List"] = s.cfg.DoNotRecord.List()
+	s.render(w, r, u, code, "donotrecord", data)
+	return nil
+}
+
+func (s *Server) dnrAdd(w http.ResponseWriter, r *http.Request, u *who) error {
+	if s.cfg.DoNotRecord == nil {
+		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+	}
+	raw, reason := strings.TrimSpace(r.PostFormValue("number")), strings.TrimSpace(r.PostFormValue("reason"))
+	number := s.cfg.Plan.E164(raw)
+	switch {
+	case number == "":
+		return s.showDNR(w, r, u, http.StatusBadRequest, map[string]any{"Error": fmt.Sprintf("%q is not a phone number outside the practice.", raw)})
+	case reason == "" || len(reason) > 200:
+		return s.showDNR(w, r, u, http.StatusBadRequest, map[string]any{"Error": "Give the reason (under 200 characters)."})
+	}
+	if err := s.cfg.DoNotRecord.Add(u.name, number, reason); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/donotrecord", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) dnrRemove(w http.ResponseWriter, r *http.Request, u *who) error {
+	if s.cfg.DoNotRecord == nil {
+		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+	}
+	why := strings.TrimSpace(r.PostFormValue("why"))
+	if why == "" || len(why) > 200 {
+		return errorf(http.StatusBadRequest, "Give the reason for removing the number.")
+	}
+	err := s.cfg.DoNotRecord.Remove(u.name, r.PostFormValue("number"), why)
+	if errors.Is(err, optout.ErrNotListed) {
+		return errorf(http.StatusNotFound, "The number is not on the list.")
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/donotrecord", http.StatusSeeOther)
+	return nil
 }

@@ -85,6 +85,14 @@ type Users interface {
 	TOTPRequired() bool
 }
 
+// DoNotRecord is the do-not-record list (firmware/optout).
+type DoNotRecord interface {
+	Listed(numbers []string) bool
+	List() []optout.Entry
+	Add(by, number, reason string) error
+	Remove(by, number, why string) error
+}
+
 // Config is what the page is served with.
 type Config struct {
 	Archive Archive
@@ -96,11 +104,13 @@ type Config struct {
 	Lights func() panel.Lights
 	// Live lists the calls in progress, and OptOut opts one out (nil: the
 	// recorder is not running).
-	Live      func() []pipeline.LiveCall
-	OptOut    func(acc archive.Access, trigger, id string) (optout.Result, error)
-	Plan      sip.NumberPlan // to write a searched number in E.164
-	Retention time.Duration
-	Version   string
+	Live   func() []pipeline.LiveCall
+	OptOut func(acc archive.Access, trigger, id string) (optout.Result, error)
+	// DoNotRecord is the list of numbers never recorded (nil: not shown).
+	DoNotRecord DoNotRecord
+	Plan        sip.NumberPlan // to write a searched number in E.164
+	Retention   time.Duration
+	Version     string
 	// IdleTimeout and MaxSession end sessions (defaults 15 min and 8 h).
 	IdleTimeout, MaxSession time.Duration
 	Now                     func() time.Time
@@ -238,6 +248,9 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Pattern: "/live", Roles: all, h: s.livePage},
 		{Method: "GET", Pattern: "/live/events", Roles: all, Passive: true, h: s.liveEvents},
 		{Method: "POST", Pattern: "/live/{id}/optout", Roles: hearers, h: s.liveOptOut},
+		{Method: "GET", Pattern: "/donotrecord", Roles: hoig, h: s.dnrPage},
+		{Method: "POST", Pattern: "/donotrecord", Roles: hoig, h: s.dnrAdd},
+		{Method: "POST", Pattern: "/donotrecord/remove", Roles: hoig, h: s.dnrRemove},
 		{Method: "GET", Pattern: "/status", Roles: all, h: s.statusPage},
 		{Method: "GET", Pattern: "/status/events", Roles: all, Passive: true, h: s.statusEvents},
 		{Method: "GET", Pattern: "/metrics", Roles: readers, API: true, h: s.metrics},

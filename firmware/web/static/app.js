@@ -125,10 +125,13 @@
         tr.dataset.id = c.id;
         cell(tr, c.FromText); cell(tr, c.ToText); cell(tr, c.direction); cell(tr, mmss(c.Seconds));
         cell(tr, (c.codecs || []).join(", ")); cell(tr, c.legs);
-        var st = cell(tr, c.opted_out ? "" : "recording");
-        if (c.opted_out) { var f = document.createElement("span"); f.className = "flag"; f.textContent = "opted out"; st.appendChild(f); }
+        var st = cell(tr, c.opted_out || c.Listed ? "" : "recording");
+        if (c.opted_out || c.Listed) {
+          var f = document.createElement("span"); f.className = "flag";
+          f.textContent = c.opted_out ? "opted out" : "not recorded: do-not-record list"; st.appendChild(f);
+        }
         var act = cell(tr, "");
-        if (canOptOut && !c.opted_out) {
+        if (canOptOut && !c.opted_out && !c.Listed) {
           var form = document.createElement("form");
           form.method = "post"; form.action = "/live/" + encodeURIComponent(c.id) + "/optout"; form.className = "inline";
           var h = document.createElement("input"); h.type = "hidden"; h.name = "csrf"; h.value = token; form.appendChild(h);

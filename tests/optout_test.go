@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"github.com/chromedp/chromedp"
+
 	"os"
 	"path/filepath"
 	"regexp"
@@ -159,6 +161,54 @@ func TestOptOutSurvivesKill(t *testing.T) {
 		}
 	}
 	if err := stop(); err != nil {
+		t.Errorf("daemon exit: %v", err)
+	}
+}
+
+// TestOptOutOnThePage: the Head of IG puts a number on the do-not-record
+// list, then two SIPp calls run: the listed one is never recorded, and the
+// other is opted out with the live page's button, in the browser.
+func TestOptOutOnThePage(t *testing.T) {
+	needTool(t, "sipp")
+	w := startWebBox(t)
+	once := w.addUser("boss", "head_of_ig")
+	ctx := chrome(t)
+	signInFirst(t, ctx, w.url, "boss", once)
+	do(t, ctx, "the do-not-record page", chromedp.WaitVisible("form.filters"), chromedp.Navigate(w.url+"donotrecord"), chromedp.WaitVisible("#dnr-number"),
+		chromedp.SendKeys("#dnr-number", "01632 960502"), chromedp.SendKeys("#dnr-reason", "the patient's written wish"),
+		chromedp.Click(`form[action="/donotrecord"] button`), chromedp.WaitVisible(`#dnr tbody tr`))
+	accessible(t, ctx, "do not record")
+	shot(t, ctx, "do-not-record")
+
+	wait := sippInBackground(t, 5520, "01632960501", "01632960502")
+	do(t, ctx, "the live page", chromedp.Navigate(w.url+"live"))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll('#live-body tr').length === 2 && document.querySelectorAll('#live-body button').length === 1`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Fatalf("the live page never showed the two calls, one of them not recorded: %v", err)
+	}
+	accessible(t, ctx, "live")
+	shot(t, ctx, "live")
+	clicked := time.Now()
+	do(t, ctx, "opt out", chromedp.Click(`#live-body button`), chromedp.WaitVisible("#optout-done"))
+	msg := eval[string](t, ctx, `document.getElementById('optout-done').textContent`)
+	t.Logf("opt-out on the page: %q, %v from the click to the answer shown", msg, time.Since(clicked).Round(time.Millisecond))
+	wait()
+	var listed, opted storedCall
+	waitFor(t, "both calls to end", 30*time.Second, func() bool {
+		for _, c := range w.calls() {
+			switch {
+			case slices.Contains(c.Numbers, "+441632960502"):
+				listed = c
+			case slices.Contains(c.Numbers, "+441632960501"):
+				opted = c
+			}
+		}
+		return listed.EndReason != "" && opted.EndReason != ""
+	})
+	if listed.Recording.State != "" || !slices.Contains(listed.Flags, "do_not_record") || !slices.Contains(listed.Flags, "opted_out") {
+		t.Errorf("the listed number's call: %+v", listed)
+	}
+	w.checkOptedOut(opted.ID)
+	if err := w.stop(); err != nil {
 		t.Errorf("daemon exit: %v", err)
 	}
 }

@@ -113,7 +113,7 @@ func (s *Server) liveOptOut(w http.ResponseWriter, r *http.Request, u *who) erro
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Opted out: recording stopped for %d call(s), %d ms after the request.", len(res.Calls), res.Stopped.Milliseconds())
+	msg := fmt.Sprintf("Opted out: recording stopped for %d call(s), %.1f ms after the request.", len(res.Calls), float64(res.Stopped.Microseconds())/1000)
 	http.Redirect(w, r, "/live?done="+url.QueryEscape(msg), http.StatusSeeOther)
 	return nil
 }

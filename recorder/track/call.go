@@ -109,8 +109,8 @@ type Stream struct {
 	keys        [2][]string // a=crypto lines of the caller and the callee (SDES), never logged
 	srtp        [2]decrypter
 	seenPT      [2]uint64 // bit per payload type seen in RTP
-	lastDTMF    uint32    // RTP timestamp of the last telephone-event reported
-	dtmfAny     bool
+	lastDTMF    [2]uint32 // RTP timestamp of the last telephone-event reported, per sender (0: callee, 1: caller)
+	dtmfAny     [2]bool
 }
 
 type callState uint8

@@ -129,7 +129,10 @@ func (t *Tracker) request(m *message) {
 		}
 		t.touch(c, m)
 		if digit := infoDigit(m.Message); digit != "" {
-			t.emit(Event{Kind: DTMF, Time: t.now, Call: c, Digit: digit, Detail: "sip-info"})
+			// In-dialog requests from the caller carry the caller's tag in
+			// From; the callee's, in To.
+			fromCaller := c.legFor(m).FromTag == m.from.Tag()
+			t.emit(Event{Kind: DTMF, Time: t.now, Call: c, Digit: digit, Detail: "sip-info", FromCaller: fromCaller})
 		}
 	}
 }

@@ -96,7 +96,7 @@ func (t *Tracker) rtp(d *capture.Datagram) {
 	pt := p[1] & 0x7f
 	st.seenPT[pt>>6] |= 1 << (pt & 63)
 	if st.pts[pt] == "TELEPHONE-EVENT" {
-		t.telephoneEvent(st, p)
+		t.telephoneEvent(st, p, toward == calleeSide)
 		return
 	}
 	if t.cfg.OnRTP != nil {
@@ -106,7 +106,7 @@ func (t *Tracker) rtp(d *capture.Datagram) {
 
 // telephoneEvent reports a DTMF digit from an RFC 4733 packet once, at
 // the first packet of the event (section 2.5.1.2: one timestamp per event).
-func (t *Tracker) telephoneEvent(st *Stream, p []byte) {
+func (t *Tracker) telephoneEvent(st *Stream, p []byte, fromCaller bool) {
 	off := 12 + 4*int(p[0]&0x0f)
 	if p[0]&0x10 != 0 { // header extension
 		if len(p) < off+4 {
@@ -118,7 +118,11 @@ func (t *Tracker) telephoneEvent(st *Stream, p []byte) {
 		return
 	}
 	ts := binary.BigEndian.Uint32(p[4:])
-	if st.dtmfAny && ts == st.lastDTMF {
+	side := 0
+	if fromCaller {
+		side = 1
+	}
+	if st.dtmfAny[side] && ts == st.lastDTMF[side] {
 		return
 	}
 	event := p[off]
@@ -126,8 +130,8 @@ func (t *Tracker) telephoneEvent(st *Stream, p []byte) {
 	if int(event) >= len(digits) {
 		return // flash and tones are not digits
 	}
-	st.lastDTMF, st.dtmfAny = ts, true
-	t.emit(Event{Kind: DTMF, Time: t.now, Call: st.leg.call, Stream: st, Digit: string(digits[event]), Detail: "rfc4733"})
+	st.lastDTMF[side], st.dtmfAny[side] = ts, true
+	t.emit(Event{Kind: DTMF, Time: t.now, Call: st.leg.call, Stream: st, Digit: string(digits[event]), Detail: "rfc4733", FromCaller: fromCaller})
 }
 
 // supported are the codecs the audio pipeline decodes.

@@ -88,6 +88,9 @@ type Event struct {
 	Stream *Stream // MediaChanged, Held, Resumed, DTMF (RTP)
 	Digit  string  // DTMF: 0-9, *, #, A-D
 	Detail string  // DTMF source ("rfc4733", "sip-info"); Transferred: how
+	// FromCaller: the DTMF digit was sent by the call's caller (false: by
+	// the callee).
+	FromCaller bool
 }
 
 // Stats counts what the tracker has seen.

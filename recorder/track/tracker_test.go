@@ -319,16 +319,26 @@ func TestDTMF(t *testing.T) {
 		s.raw(alice.RTP, bob.RTP, ct.RTP(101, uint16(i), 8000, 0x3333, i == 0, ev))
 	}
 	s.sip(alice, bob, d.Request("INFO", true, "", "Content-Type: application/dtmf-relay"))
-	calls, events, _ := run(t, track.Config{}, append(s.frames, ct.Frame{Time: s.now, Data: ct.UDPFrame(alice.SIP, bob.SIP,
-		[]byte("INFO sip:202@10.0.0.12 SIP/2.0\r\nFrom: <sip:201@10.0.0.11>;tag=a1\r\nTo: <sip:202@10.0.0.12>;tag=b1\r\nCall-ID: dtmf@x\r\nCSeq: 9 INFO\r\nContent-Type: application/dtmf-relay\r\nContent-Length: 22\r\n\r\nSignal=#\r\nDuration=160"))}))
+	s.frames = append(s.frames, ct.Frame{Time: s.now, Data: ct.UDPFrame(alice.SIP, bob.SIP,
+		[]byte("INFO sip:202@10.0.0.12 SIP/2.0\r\nFrom: <sip:201@10.0.0.11>;tag=a1\r\nTo: <sip:202@10.0.0.12>;tag=b1\r\nCall-ID: dtmf@x\r\nCSeq: 9 INFO\r\nContent-Type: application/dtmf-relay\r\nContent-Length: 22\r\n\r\nSignal=#\r\nDuration=160"))})
+	s.now = s.now.Add(10 * time.Millisecond)
+	// From the callee: a 9 by RFC 4733, and a * by SIP INFO.
+	s.raw(bob.RTP, alice.RTP, ct.RTP(101, 7, 8000, 0x4444, true, []byte{9, 0x8a, 0, 160}))
+	s.frames = append(s.frames, ct.Frame{Time: s.now, Data: ct.UDPFrame(bob.SIP, alice.SIP,
+		[]byte("INFO sip:201@10.0.0.11 SIP/2.0\r\nFrom: <sip:202@10.0.0.12>;tag=b1\r\nTo: <sip:201@10.0.0.11>;tag=a1\r\nCall-ID: dtmf@x\r\nCSeq: 1 INFO\r\nContent-Type: application/dtmf-relay\r\nContent-Length: 22\r\n\r\nSignal=*\r\nDuration=160"))})
+	calls, events, _ := run(t, track.Config{}, s.frames)
 	var digits []string
 	for _, e := range events {
 		if e.Kind == track.DTMF {
-			digits = append(digits, e.Digit+"/"+e.Detail)
+			side := "callee"
+			if e.FromCaller {
+				side = "caller"
+			}
+			digits = append(digits, e.Digit+"/"+e.Detail+"/"+side)
 		}
 	}
-	if fmt.Sprint(digits) != "[5/rfc4733 #/sip-info]" || len(calls) != 1 {
-		t.Fatalf("digits %v, want [5/rfc4733 #/sip-info]", digits)
+	if want := "[5/rfc4733/caller #/sip-info/caller 9/rfc4733/callee */sip-info/callee]"; fmt.Sprint(digits) != want || len(calls) != 1 {
+		t.Fatalf("digits %v, want %s", digits, want)
 	}
 }
 

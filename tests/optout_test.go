@@ -1,6 +1,9 @@
 package tests
 
 import (
+	"os/exec"
+	"strconv"
+
 	"github.com/chromedp/chromedp"
 
 	"os"
@@ -209,6 +212,141 @@ func TestOptOutOnThePage(t *testing.T) {
 	}
 	w.checkOptedOut(opted.ID)
 	if err := w.stop(); err != nil {
+		t.Errorf("daemon exit: %v", err)
+	}
+}
+
+// dtmfScenario is a SIPp UAC, from FROM to the called number, that plays
+// 7 s of speech and keys * then 9 (RFC 4733) 2 s in.
+const dtmfScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="UAC keying the opt-out code">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:FROM@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: sip:FROM@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[local_ip_type] [local_ip]
+t=0 0
+m=audio [auto_media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-11,16
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:FROM@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: sip:FROM@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <nop><action><exec play_pcap_audio="pcap/g711a.pcap"/></action></nop>
+  <pause milliseconds="2000"/>
+  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_star.pcap"/></action></nop>
+  <pause milliseconds="600"/>
+  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_9.pcap"/></action></nop>
+  <pause milliseconds="5500"/>
+  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:FROM@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: sip:FROM@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+`
+
+// sippKeying makes one call from `from` to `called` that keys *9; echo
+// makes the far end send everything back (the *9 too, from its side).
+func sippKeying(t *testing.T, port int, from, called string, echo bool) {
+	t.Helper()
+	dir := t.TempDir()
+	os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap"))
+	os.WriteFile(filepath.Join(dir, "uac.xml"), []byte(strings.ReplaceAll(dtmfScenario, "FROM", from)), 0o644)
+	p := strconv.Itoa
+	args := []string{"-sn", "uas", "-i", "127.0.0.1", "-p", p(port), "-mi", "127.0.0.1", "-mp", p(port + 10000), "-m", "1", "-timeout", "60s", "-nostdin"}
+	if echo {
+		args = append(args, "-rtp_echo")
+	}
+	uas := exec.Command("sipp", args...)
+	uas.Dir = dir
+	if err := uas.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer uas.Process.Kill()
+	uac := exec.Command("sipp", "-sf", "uac.xml", "127.0.0.1:"+p(port), "-s", called, "-i", "127.0.0.1", "-p", p(port+1), "-mi", "127.0.0.1",
+		"-m", "1", "-timeout", "60s", "-nostdin")
+	uac.Dir = dir
+	if out, err := uac.CombinedOutput(); err != nil {
+		t.Logf("sipp uac: %v\n%s", err, out)
+	}
+}
+
+// TestOptOutByDTMF: the practice side keys *9 during an outbound call (the
+// far end echoes the digits, from the outside side, which must not count
+// twice or at all); an outside caller keying *9 into an inbound call opts
+// nothing out.
+func TestOptOutByDTMF(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	b := newBox(t)
+	stderr, stop, _ := b.startDaemon()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); sippKeying(t, 5560, "201", "01632960601", true) }()  // outbound: the practice keys it
+	go func() { defer wg.Done(); sippKeying(t, 5580, "01632960602", "202", false) }() // inbound: the caller keys it
+	wg.Wait()
+	var out, in storedCall
+	waitFor(t, "both calls to end", 20*time.Second, func() bool {
+		for _, c := range b.calls() {
+			switch {
+			case slices.Contains(c.Numbers, "+441632960601"):
+				out = c
+			case slices.Contains(c.Numbers, "+441632960602"):
+				in = c
+			}
+		}
+		return out.EndReason != "" && in.EndReason != ""
+	})
+	b.checkOptedOut(out.ID)
+	if slices.Contains(in.Flags, "opted_out") || in.Recording.State != "complete" {
+		t.Errorf("the outside caller's *9 opted the call out: %+v", in)
+	}
+	log := b.must("audit", "list")
+	if !strings.Contains(log, "extension 201") || !strings.Contains(log, "trigger dtmf") {
+		t.Errorf("the audit log does not say who keyed it, and how:\n%s", log)
+	}
+	if m := regexp.MustCompile(`msg="call opted out".*trigger=dtmf.*stopped_ms=(\d+)`).FindStringSubmatch(stderr.String()); m == nil {
+		t.Errorf("the daemon did not log the opt-out:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), "digit") {
+		t.Error("the log mentions digits")
+	}
+	if err := stop(); err != nil {
 		t.Errorf("daemon exit: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"callrec/firmware/users"
 	"callrec/firmware/web"
 	"callrec/recorder/pipeline"
+	"callrec/recorder/track"
 	"callrec/storage/archive"
 )
 
@@ -94,7 +95,30 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	if err != nil {
 		log.Error("no call is recorded until the do-not-record list reads", "err", err)
 	}
-	sink := recording.New(a, recording.Config{Mix: c.Box.Storage.Mix(), Track: c.Box.Calls.Track(), DoNotRecord: dnr}, log)
+	// The opt-out code keyed on a call, from the practice's side: heard on
+	// the capture goroutine, carried out on its own (the opt-out takes the
+	// pipeline's lock).
+	var opt *optout.Service
+	codes := optout.NewCodes(c.Box.OptOut.Code, func(id, who string) {
+		go func() {
+			if _, err := opt.OptOut(archive.Access{Who: who, Why: "the opt-out code keyed during the call"}, "dtmf", id); err != nil {
+				log.Warn("opt-out by DTMF not done", "call_id", id, "err", err)
+			}
+		}()
+	})
+	mixCfg := c.Box.Storage.Mix()
+	mixCfg.OnDTMF = func(call *track.Call, digit string, left bool, at time.Time) {
+		codes.Digit(call, digit, left == (call.Direction != track.Outbound), at) // the caller is on the left unless outbound
+	}
+	onEvent := func(e track.Event) {
+		switch e.Kind {
+		case track.DTMF:
+			codes.Digit(e.Call, e.Digit, e.FromCaller, e.Time)
+		case track.CallEnded:
+			codes.Ended(e.Call)
+		}
+	}
+	sink := recording.New(a, recording.Config{Mix: mixCfg, Track: c.Box.Calls.Track(), DoNotRecord: dnr, OnEvent: onEvent}, log)
 	p := pipeline.New(sink.Pipeline(), log)
 	if _, err := sink.Resume(p, time.Now()); err != nil {
 		log.Error("calls in progress at the last stop not resumed", "err", err)
@@ -105,7 +129,7 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	go func() { workerDone <- a.Run(wctx) }() // returns after stopWorker, with the queue drained
 
 	col := &status.Collector{Version: c.Version, Interfaces: c.Interfaces, Archive: a, Pipeline: p, Attempts: sink}
-	opt := optout.New(p, a, a.Index(), c.Box.OptOut.Mode, log)
+	opt = optout.New(p, a, a.Index(), c.Box.OptOut.Mode, log)
 	page, err := startWeb(c, a, col, pnl, opt, p, dnr, log)
 	if err != nil {
 		stopWorker()

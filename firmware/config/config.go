@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -30,6 +31,9 @@ type OptOut struct {
 	// Mode: "discard" (default) crypto-shreds the audio recorded before
 	// the request; "stop" keeps it, for practices whose DPIA says so.
 	Mode string `toml:"mode"`
+	// Code is the DTMF code that opts a call out when keyed on the
+	// practice's side (default "*9"; "" for none).
+	Code string `toml:"code"`
 }
 
 // Web is the supervisors' web page.
@@ -93,7 +97,7 @@ func Default() Config {
 	c := Config{}
 	c.Calls.Country = "44"
 	c.Calls.IdleTimeout = Duration{60 * time.Second}
-	c.OptOut = OptOut{Mode: archive.OptOutDiscard}
+	c.OptOut = OptOut{Mode: archive.OptOutDiscard, Code: "*9"}
 	c.Web = Web{Listen: ":443", Redirect: ":80", IdleTimeout: Duration{15 * time.Minute}, MaxSession: Duration{8 * time.Hour}}
 	c.Storage = Storage{DataDir: "/var/lib/callrec", KeyFile: "/etc/callrec/kek", RetentionYears: 5, ReserveMB: 1024}
 	return c
@@ -154,6 +158,9 @@ func (c *Config) check() error {
 	}
 	if m := c.OptOut.Mode; m != archive.OptOutDiscard && m != archive.OptOutStop {
 		return fmt.Errorf("optout.mode: %q is neither %q nor %q", m, archive.OptOutDiscard, archive.OptOutStop)
+	}
+	if code := c.OptOut.Code; len(code) > 8 || strings.Trim(code, "0123456789*#") != "" {
+		return fmt.Errorf("optout.code: %q: up to 8 of 0-9, * and #", code)
 	}
 	st := &c.Storage
 	if st.RetentionYears < 3 || st.RetentionYears > 5 {

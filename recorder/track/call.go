@@ -110,6 +110,7 @@ type Stream struct {
 	srtp        [2]decrypter
 	seenPT      [2]uint64 // bit per payload type seen in RTP
 	lastDTMF    [2]uint32 // RTP timestamp of the last telephone-event reported, per sender (0: callee, 1: caller)
+	lastEvent   [2]byte   // and its event code
 	dtmfAny     [2]bool
 }
 

@@ -122,15 +122,15 @@ func (t *Tracker) telephoneEvent(st *Stream, p []byte, fromCaller bool) {
 	if fromCaller {
 		side = 1
 	}
-	if st.dtmfAny[side] && ts == st.lastDTMF[side] {
-		return
-	}
 	event := p[off]
+	if st.dtmfAny[side] && ts == st.lastDTMF[side] && event == st.lastEvent[side] {
+		return // the same event again (its packets repeat it)
+	}
 	const digits = "0123456789*#ABCD"
 	if int(event) >= len(digits) {
 		return // flash and tones are not digits
 	}
-	st.lastDTMF[side], st.dtmfAny[side] = ts, true
+	st.lastDTMF[side], st.lastEvent[side], st.dtmfAny[side] = ts, event, true
 	t.emit(Event{Kind: DTMF, Time: t.now, Call: st.leg.call, Stream: st, Digit: string(digits[event]), Detail: "rfc4733", FromCaller: fromCaller})
 }
 

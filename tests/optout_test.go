@@ -1,6 +1,11 @@
 package tests
 
 import (
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os/exec"
 	"strconv"
 
@@ -217,7 +222,7 @@ func TestOptOutOnThePage(t *testing.T) {
 }
 
 // dtmfScenario is a SIPp UAC, from FROM to the called number, that plays
-// 7 s of speech and keys * then 9 (RFC 4733) 2 s in.
+// 7 s of speech and (KEYS) keys * then 9 (RFC 4733) 2 s in.
 const dtmfScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="UAC keying the opt-out code">
@@ -260,9 +265,7 @@ Content-Length: 0
 ]]></send>
   <nop><action><exec play_pcap_audio="pcap/g711a.pcap"/></action></nop>
   <pause milliseconds="2000"/>
-  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_star.pcap"/></action></nop>
-  <pause milliseconds="600"/>
-  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_9.pcap"/></action></nop>
+KEYS
   <pause milliseconds="5500"/>
   <send retrans="500"><![CDATA[
 BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -280,13 +283,23 @@ Content-Length: 0
 </scenario>
 `
 
+const keys = `  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_star.pcap"/></action></nop>
+  <pause milliseconds="600"/>
+  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_9.pcap"/></action></nop>`
+
 // sippKeying makes one call from `from` to `called` that keys *9; echo
 // makes the far end send everything back (the *9 too, from its side).
 func sippKeying(t *testing.T, port int, from, called string, echo bool) {
+	sippScenario(t, port, from, called, keys, echo)
+}
+
+// sippScenario makes one call of dtmfScenario, with what to key.
+func sippScenario(t *testing.T, port int, from, called, keyed string, echo bool) {
 	t.Helper()
 	dir := t.TempDir()
 	os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap"))
-	os.WriteFile(filepath.Join(dir, "uac.xml"), []byte(strings.ReplaceAll(dtmfScenario, "FROM", from)), 0o644)
+	xml := strings.NewReplacer("FROM", from, "KEYS", keyed).Replace(dtmfScenario)
+	os.WriteFile(filepath.Join(dir, "uac.xml"), []byte(xml), 0o644)
 	p := strconv.Itoa
 	args := []string{"-sn", "uas", "-i", "127.0.0.1", "-p", p(port), "-mi", "127.0.0.1", "-mp", p(port + 10000), "-m", "1", "-timeout", "60s", "-nostdin"}
 	if echo {
@@ -347,6 +360,89 @@ func TestOptOutByDTMF(t *testing.T) {
 		t.Error("the log mentions digits")
 	}
 	if err := stop(); err != nil {
+		t.Errorf("daemon exit: %v", err)
+	}
+}
+
+// pageClient signs in to the daemon's page as name (changing the one-time
+// password) and returns the client and its CSRF token.
+func (w *webBox) pageClient(name, once string) (*http.Client, string) {
+	w.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	post := func(path string, form url.Values) string {
+		resp, err := c.PostForm(w.url+strings.TrimPrefix(path, "/"), form)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	page := post("/signin", url.Values{"name": {name}, "password": {once}})
+	csrf := regexp.MustCompile(`<meta name="csrf" content="([^"]+)">`).FindStringSubmatch(page)
+	if csrf == nil {
+		w.t.Fatalf("signing in as %s: %.300s", name, page)
+	}
+	post("/password", url.Values{"csrf": {csrf[1]}, "old": {once}, "new": {newPassword}, "again": {newPassword}})
+	return c, csrf[1]
+}
+
+// TestOptOutByPhoneKey: the Head of IG registers extension 201's phone
+// (its address here is 127.0.0.1); the phone's key, a plain GET with its
+// secret, opts out its live call and gets a Mitel reply that lights the
+// key; a wrong secret is refused.
+func TestOptOutByPhoneKey(t *testing.T) {
+	needTool(t, "sipp")
+	w := startWebBox(t)
+	c, csrf := w.pageClient("boss", w.addUser("boss", "head_of_ig"))
+	resp, err := c.PostForm(w.url+"phones", url.Values{"csrf": {csrf}, "extension": {"201"}, "addr": {"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`id="phone-url">https://[^/]+(/optout\?[^<]+)</code>`).FindStringSubmatch(string(body))
+	if m == nil {
+		t.Fatalf("no key URL on the page: %.500s", body)
+	}
+	keyURL := strings.NewReplacer("&amp;", "&", "$$SIPUSERNAME$$", "201", "$$REMOTENUMBER$$", "01632960701").Replace(m[1]) + "&key=2"
+	phone := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	press := func(u string) (int, string) {
+		req, _ := http.NewRequest("GET", strings.TrimSuffix(w.url, "/")+u, nil)
+		req.Header.Set("User-Agent", "Mitel6867i/6.2.0.1011")
+		resp, err := phone.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); sippScenario(t, 5600, "201", "01632960701", "", true) }()
+	target := w.recordingNow(1)[0].ID
+	if code, _ := press(strings.Replace(keyURL, "k=", "k=x", 1)); code != http.StatusForbidden {
+		t.Errorf("a wrong secret = %d, want 403", code)
+	}
+	code, reply := press(keyURL)
+	if code != http.StatusOK || !strings.Contains(reply, "Led: prgkey2=on") {
+		t.Errorf("the key = %d %s; want the Mitel reply lighting key 2", code, reply)
+	}
+	<-done
+	waitFor(t, "the call to end", 20*time.Second, func() bool {
+		for _, c := range w.calls() {
+			if c.ID == target {
+				return c.EndReason != ""
+			}
+		}
+		return false
+	})
+	w.checkOptedOut(target)
+	if log := w.must("audit", "list"); !strings.Contains(log, "optout-refused") || !strings.Contains(log, "trigger phone-key") {
+		t.Errorf("the audit log lacks the refusal or the opt-out:\n%s", log)
+	}
+	if err := w.stop(); err != nil {
 		t.Errorf("daemon exit: %v", err)
 	}
 }

@@ -211,11 +211,15 @@ func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Pa
 		log.Info("web certificate", "sha256", certs.Fingerprint())
 	}
 	col.Web = certs.Fingerprint
+	phones, err := optout.LoadPhones(a.Index())
+	if err != nil {
+		log.Error("no phone key is accepted until the phones read", "err", err)
+	}
 	srv, err := web.New(web.Config{Archive: a, Notes: a.Index(), Users: users.New(a.Index(), log), Certs: certs,
 		Status: func() status.Snapshot { return col.Snapshot(time.Now()) }, Lights: pnl.Shown,
 		Plan: c.Box.Calls.Track().Plan, Retention: c.Box.Storage.Retention(), Version: c.Version,
 		IdleTimeout: w.IdleTimeout.Duration, MaxSession: w.MaxSession.Duration, Log: log,
-		Live: pl.Live, OptOut: opt.OptOut, DoNotRecord: dnr})
+		Live: pl.Live, OptOut: opt.OptOut, DoNotRecord: dnr, Phones: phones})
 	if err != nil {
 		return nil, err
 	}

@@ -106,6 +106,8 @@ type Config struct {
 	// recorder is not running).
 	Live   func() []pipeline.LiveCall
 	OptOut func(acc archive.Access, trigger, id string) (optout.Result, error)
+	// Phones are the desk phones whose key opts a call out (nil: none).
+	Phones Phones
 	// DoNotRecord is the list of numbers never recorded (nil: not shown).
 	DoNotRecord DoNotRecord
 	Plan        sip.NumberPlan // to write a searched number in E.164
@@ -124,7 +126,8 @@ type Server struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	wave  waveCache
-	rate  window // the counters' recent samples, for rates
+	rate  window   // the counters' recent samples, for rates
+	limit keyLimit // phone keys' refusals, by source
 }
 
 // New makes the page's handler.
@@ -216,6 +219,8 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Pattern: "/static/", Public: true},
 		{Method: "GET", Pattern: "/signin", Public: true, h: s.signInPage},
 		{Method: "POST", Pattern: "/signin", Public: true, h: s.signIn},
+		// A phone's key: no session; its extension, address and secret.
+		{Method: "GET", Pattern: "/optout", Public: true, h: s.phoneKey},
 		{Method: "POST", Pattern: "/signout", Early: true, h: s.signOut},
 		{Method: "POST", Pattern: "/session/keepalive", Early: true, h: s.keepAlive},
 		{Method: "GET", Pattern: "/password", Early: true, h: s.passwordPage},
@@ -248,6 +253,9 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Pattern: "/live", Roles: all, h: s.livePage},
 		{Method: "GET", Pattern: "/live/events", Roles: all, Passive: true, h: s.liveEvents},
 		{Method: "POST", Pattern: "/live/{id}/optout", Roles: hearers, h: s.liveOptOut},
+		{Method: "GET", Pattern: "/phones", Roles: hoig, h: s.phonesPage},
+		{Method: "POST", Pattern: "/phones", Roles: hoig, h: s.addPhone},
+		{Method: "POST", Pattern: "/phones/remove", Roles: hoig, h: s.removePhone},
 		{Method: "GET", Pattern: "/donotrecord", Roles: hoig, h: s.dnrPage},
 		{Method: "POST", Pattern: "/donotrecord", Roles: hoig, h: s.dnrAdd},
 		{Method: "POST", Pattern: "/donotrecord/remove", Roles: hoig, h: s.dnrRemove},

@@ -232,6 +232,10 @@ func TestEveryRouteNeedsASession(t *testing.T) {
 				if resp.StatusCode != http.StatusUnauthorized { // a sign-in with no name fails
 					t.Errorf("%s %s (public) with no form = %d, want 401", rt.Method, rt.Pattern, resp.StatusCode)
 				}
+			case rt.Pattern == "/optout": // a phone's key: its own credentials, refused without them
+				if resp.StatusCode == 200 {
+					t.Errorf("the phone key with no secret = 200")
+				}
 			case rt.Public:
 				if resp.StatusCode != 200 {
 					t.Errorf("%s %s (public) = %d", rt.Method, rt.Pattern, resp.StatusCode)

@@ -12,11 +12,14 @@ import (
 
 // Parts are a board's front panel and watchdog.
 type Parts struct {
-	RecLED    hal.LED // recording in progress
-	OptOutLED hal.LED // the current call asked not to be recorded
-	FaultLED  hal.LED // storage or capture fault
-	OptOut    hal.Button
-	Watchdog  hal.Watchdog
+	StatusLED   hal.LED // green: the daemon runs
+	RecLED      hal.LED // red: recording in progress
+	OptOutLED   hal.LED // amber: a call asked not to be recorded
+	FaultLED    hal.LED // amber: a warning
+	FaultRedLED hal.LED // red: recording impossible, or a start-up failure's code
+	OptOut      hal.Button
+	Watchdog    hal.Watchdog
+	Clock       hal.Clock
 }
 
 // Board describes one board: its pins and how to open them.
@@ -42,7 +45,8 @@ var ByName = map[string]Board{
 		OptOut:    "SIM_BUTTON",
 		open: func(b Board, log *slog.Logger) (Parts, error) {
 			p := sim.New(log)
-			return Parts{RecLED: p.RecLED, OptOutLED: p.OptOutLED, FaultLED: p.FaultLED, OptOut: p.OptOut, Watchdog: p.Watchdog}, nil
+			return Parts{StatusLED: p.StatusLED, RecLED: p.RecLED, OptOutLED: p.OptOutLED, FaultLED: p.FaultLED, FaultRedLED: p.FaultRedLED,
+				OptOut: p.OptOut, Watchdog: p.Watchdog, Clock: p.Clock}, nil
 		},
 	},
 }

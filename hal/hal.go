@@ -3,6 +3,7 @@ package hal
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // LED is one front-panel light.
@@ -24,4 +25,10 @@ type Watchdog interface {
 // Serial is the technician's console port.
 type Serial interface {
 	io.ReadWriteCloser
+}
+
+// Clock reports whether the system clock is synchronised (NTP), and its
+// maximum error: recordings are evidence, and their times must hold.
+type Clock interface {
+	Sync() (synced bool, maxError time.Duration, err error)
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os/exec"
 	"strconv"
+	"syscall"
 
 	"github.com/chromedp/chromedp"
 
@@ -443,6 +444,56 @@ func TestOptOutByPhoneKey(t *testing.T) {
 		t.Errorf("the audit log lacks the refusal or the opt-out:\n%s", log)
 	}
 	if err := w.stop(); err != nil {
+		t.Errorf("daemon exit: %v", err)
+	}
+}
+
+// TestOptOutByPanelButton: the simulated board's button (SIGUSR1) opts out
+// the one live call; with two live calls it asks for the choice on the web
+// page, and the opt-out LED blinks at 2 Hz, as `recorderd status` shows.
+func TestOptOutByPanelButton(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	b := newBox(t)
+	stderr, stop, _ := b.startDaemon()
+	press := func() { syscall.Kill(b.pid, syscall.SIGUSR1) }
+	wait := sippInBackground(t, 5640, "01632960801")
+	one := b.recordingNow(1)[0].ID
+	press()
+	waitFor(t, "the opt-out", 5*time.Second, func() bool { return strings.Contains(stderr.String(), "opted out the call in progress") })
+	wait()
+	wait = sippInBackground(t, 5680, "01632960802", "01632960803")
+	var two []storedCall
+	waitFor(t, "two new calls recorded", 15*time.Second, func() bool {
+		two = slices.DeleteFunc(b.calls(), func(c storedCall) bool { return c.Recording.State != "recording" || c.ID == one })
+		return len(two) == 2
+	})
+	press()
+	waitFor(t, "the choice asked", 5*time.Second, func() bool { return strings.Contains(stderr.String(), "choose on the web page") })
+	waitFor(t, "the opt-out LED blinking in the status", 10*time.Second, func() bool {
+		out, err := b.run("status")
+		return err == nil && strings.Contains(out, `"optout": "2 Hz"`)
+	})
+	wait()
+	waitFor(t, "the calls to end", 20*time.Second, func() bool {
+		n := 0
+		for _, c := range b.calls() {
+			if c.EndReason != "" {
+				n++
+			}
+		}
+		return n == 3
+	})
+	b.checkOptedOut(one)
+	for _, c := range b.calls() {
+		if c.ID != one && slices.Contains(c.Flags, "opted_out") {
+			t.Errorf("a press with two calls live opted one out by itself: %+v", c)
+		}
+	}
+	if log := b.must("audit", "list"); !strings.Contains(log, "front panel") || !strings.Contains(log, "trigger panel") {
+		t.Errorf("the audit log lacks the panel's opt-out:\n%s", log)
+	}
+	if err := stop(); err != nil {
 		t.Errorf("daemon exit: %v", err)
 	}
 }

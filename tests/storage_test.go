@@ -38,6 +38,7 @@ type storedCall struct {
 type box struct {
 	t   *testing.T
 	dir string
+	pid int // the daemon's, once started
 }
 
 // newBox makes an empty data directory and its key, as an installer does
@@ -210,6 +211,7 @@ func (b *box) startDaemon(extra ...string) (stderr *syncBuffer, stop func() erro
 	if err := cmd.Start(); err != nil {
 		b.t.Fatal(err)
 	}
+	b.pid = cmd.Process.Pid
 	waitFor(b.t, "the daemon to capture", 10*time.Second, func() bool { return strings.Contains(stderr.String(), "msg=capturing") })
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }() // exits with the daemon

@@ -48,8 +48,10 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 	if err != nil {
 		return fmt.Errorf("open board %s: %w", b.Name, err)
 	}
-	pnl := &panel.Panel{Rec: parts.RecLED, OptOut: parts.OptOutLED, Fault: parts.FaultLED, Watchdog: parts.Watchdog, Log: log}
+	pnl := &panel.Panel{Status: parts.StatusLED, Rec: parts.RecLED, OptOut: parts.OptOutLED, Fault: parts.FaultLED, FaultRed: parts.FaultRedLED,
+		Watchdog: parts.Watchdog, Log: log}
 	return appliance.Run(ctx, appliance.Config{Box: cfg, Interfaces: cfg.Capture.Interfaces, Version: version,
 		Capture: func(iface string) (appliance.Source, error) { return openLive(iface) },
-		Feed:    *feed, PurgeEvery: *purgeEvery, Listen: *webAddr, Redirect: *redirect}, pnl, log)
+		Feed:    *feed, PurgeEvery: *purgeEvery, Listen: *webAddr, Redirect: *redirect,
+		Button: parts.OptOut, Clock: parts.Clock}, pnl, log)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -17,6 +18,7 @@ import (
 	"callrec/firmware/status"
 	"callrec/firmware/users"
 	"callrec/firmware/web"
+	"callrec/hal"
 	"callrec/recorder/pipeline"
 	"callrec/recorder/track"
 	"callrec/storage/archive"
@@ -35,7 +37,35 @@ type Config struct {
 	// Listen and Redirect, if set, replace the configuration's [web]
 	// addresses ("off": no page, or no redirect).
 	Listen, Redirect string
+	// Button is the panel's opt-out button, Clock the clock's
+	// synchronisation (nil: none).
+	Button hal.Button
+	Clock  hal.Clock
+	// FailBlink is how long a start-up failure's code blinks on the fault
+	// LED before Run returns (default 30 s; negative: none).
+	FailBlink time.Duration
 }
+
+// Blink codes of start-up failures, on the fault LED (red): N pulses,
+// then a pause.
+const (
+	codeKeys    = 2 // the key file: missing, wrong, or unreadable
+	codeData    = 3 // the data directory, vault or index
+	codeCapture = 4 // a capture interface would not open
+	codeWeb     = 5 // the web page's port or certificate
+	codeOther   = 6
+)
+
+// startError is a failure before the box is up, with its blink code.
+type startError struct {
+	code int
+	err  error
+}
+
+func (e *startError) Error() string { return e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
+
+func failed(code int, err error) error { return &startError{code, err} }
 
 // Source is an open capture interface.
 type Source interface {
@@ -62,13 +92,23 @@ func Run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	if len(c.Interfaces) == 0 {
 		return errors.New("appliance: no capture interface")
 	}
+	if c.FailBlink == 0 {
+		c.FailBlink = 30 * time.Second
+	}
 	log.Info("recorderd started", "version", c.Version)
 	pnl.LampTest()
+	pnl.Show(panel.Decide(panel.State{Starting: true}), 0)
 	err := run(ctx, c, pnl, log)
-	pnl.Show(panel.Lights{Fault: err != nil})
 	if err != nil {
+		var se *startError
+		if errors.As(err, &se) && c.FailBlink > 0 {
+			log.Error("start-up failed: its code blinks on the fault LED", "code", se.code, "err", err)
+			pnl.Blink(ctx, se.code, c.FailBlink)
+		}
+		pnl.Show(panel.Lights{Fault: panel.On, FaultRed: true}, 0)
 		return err
 	}
+	pnl.Show(panel.Lights{}, 0)
 	log.Info("recorderd stopping")
 	return nil
 }
@@ -78,15 +118,18 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	acfg := c.Box.Storage.Archive(recording.Format{})
 	acfg.CreateKey = true
 	a, err := archive.Open(acfg, log)
+	if errors.Is(err, archive.ErrNoKeyFile) || errors.Is(err, archive.ErrWrongKey) {
+		return failed(codeKeys, err)
+	}
 	if err != nil {
-		return err
+		return failed(codeData, err)
 	}
 	defer a.Close()
 	if err := a.Lock(); err != nil {
-		return fmt.Errorf("run: %w", err)
+		return failed(codeData, fmt.Errorf("run: %w", err))
 	}
 	if _, err := a.Recover(); err != nil {
-		return err
+		return failed(codeData, err)
 	}
 	if err := a.AuditConfig(c.Box); err != nil {
 		log.Error("configuration change not audited", "err", err)
@@ -134,21 +177,38 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	if err != nil {
 		stopWorker()
 		<-workerDone
-		return err
+		return failed(codeWeb, err)
 	}
+	var cond conditions
+	var opened atomic.Int32 // capture interfaces open
 	health := func() panel.Health {
 		st := a.State()
 		stalled := time.Since(p.Alive()) > 10*c.Feed+5*time.Second
-		return panel.Health{Lights: panel.Lights{Recording: st.Recording > 0, OptOut: opt.Lit(), Fault: st.DiskFull || stalled}, Alive: !stalled}
+		low, warnings := cond.get()
+		return panel.Health{State: panel.State{
+			Starting:     int(opened.Load()) < len(c.Interfaces),
+			Recording:    st.Recording > 0,
+			DiskLow:      low,
+			OptOutRecent: opt.Lit(),
+			Choosing:     opt.Choosing(),
+			Warning:      len(warnings) > 0,
+			Critical:     st.DiskFull || stalled,
+		}, Alive: !stalled}
 	}
+	col.Lights = pnl.Shown
+	col.Warnings = func() []string { _, w := cond.get(); return w }
 	g, gctx := errgroup.WithContext(ctx)
 	for _, iface := range c.Interfaces {
 		g.Go(func() error { // returns when gctx is done, the source ends or the interface fails
 			src, err := c.Capture(iface)
 			if err != nil {
+				if opened.Load() == 0 {
+					return failed(codeCapture, fmt.Errorf("run: %w", err))
+				}
 				return fmt.Errorf("run: %w", err)
 			}
 			defer src.Close()
+			opened.Add(1)
 			log.Info("capturing", "iface", iface)
 			if err := p.Run(gctx, src); err != nil {
 				return fmt.Errorf("run: %s: %w", iface, err)
@@ -163,6 +223,12 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	g.Go(func() error { return a.RunPurge(gctx, c.PurgeEvery) })                           // until gctx is done
 	g.Go(func() error { return a.LogAuditHead(gctx, 24*time.Hour) })                       // until gctx is done
 	g.Go(func() error { return opt.ServeRequests(gctx, a.Index(), 100*time.Millisecond) }) // until gctx is done
+	g.Go(func() error {                                                                    // until gctx is done
+		return cond.run(gctx, 5*time.Second, a, c.Clock, func() uint64 { return p.Stats().Capture.Packets + p.Stats().Kernel.Received }, log)
+	})
+	if c.Button != nil {
+		g.Go(func() error { return opt.RunButton(gctx, c.Button.Wait) }) // until gctx is done
+	}
 	if page != nil {
 		g.Go(func() error { return page.serve(gctx) }) // until gctx is done
 	}
@@ -216,10 +282,10 @@ func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Pa
 		log.Error("no phone key is accepted until the phones read", "err", err)
 	}
 	srv, err := web.New(web.Config{Archive: a, Notes: a.Index(), Users: users.New(a.Index(), log), Certs: certs,
-		Status: func() status.Snapshot { return col.Snapshot(time.Now()) }, Lights: pnl.Shown,
-		Plan: c.Box.Calls.Track().Plan, Retention: c.Box.Storage.Retention(), Version: c.Version,
+		Status: func() status.Snapshot { return col.Snapshot(time.Now()) },
+		Plan:   c.Box.Calls.Track().Plan, Retention: c.Box.Storage.Retention(), Version: c.Version,
 		IdleTimeout: w.IdleTimeout.Duration, MaxSession: w.MaxSession.Duration, Log: log,
-		Live: pl.Live, OptOut: opt.OptOut, DoNotRecord: dnr, Phones: phones})
+		Live: pl.Live, OptOut: opt.OptOut, DoNotRecord: dnr, Phones: phones, Choosing: opt.Choosing})
 	if err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func TestRunRecordsAndReports(t *testing.T) {
 		return len(calls) == 1 && calls[0].Recording.State == index.StateComplete
 	})
 	s, _, err := status.Read(cfg.Storage.DataDir, time.Now())
-	if err != nil || len(s.Interfaces) != 1 || s.Audit == nil || s.Audit.Seq == 0 || len(s.Web) != 95 {
+	if err != nil || len(s.Interfaces) != 1 || s.Audit == nil || s.Audit.Seq == 0 || len(s.Web) != 95 || s.LEDs == nil || s.LEDs.Status != panel.On {
 		t.Errorf("status = %+v, %v; want the running box with its audit head and web certificate", s, err)
 	}
 	cancel()
@@ -112,9 +112,14 @@ func TestRunRecordsAndReports(t *testing.T) {
 func TestRunFailsVisibly(t *testing.T) {
 	pnl, _, fault, _ := testPanel()
 	err := appliance.Run(context.Background(), appliance.Config{Box: box(t), Interfaces: []string{"eth9"},
-		Capture: func(string) (appliance.Source, error) { return nil, errors.New("no such interface") }}, pnl, nil)
+		Capture:   func(string) (appliance.Source, error) { return nil, errors.New("no such interface") },
+		FailBlink: 2750 * time.Millisecond}, pnl, nil)
 	if err == nil || !strings.Contains(err.Error(), "no such interface") || !fault.On() {
 		t.Errorf("Run = %v, fault LED %v; want the error and the fault lit", err, fault.On())
+	}
+	// Code 4 (capture) blinked once through: 4 pulses, then steady.
+	if n := fault.Changes(); n < 9 {
+		t.Errorf("the fault LED changed %d times; want the lamp test, code 4's pulses, then steady", n)
 	}
 }
 

@@ -61,8 +61,9 @@ type Service struct {
 	// Now is the clock (tests set it).
 	Now func() time.Time
 
-	mu   sync.Mutex
-	last time.Time // the last opt-out, for the panel's LED
+	mu       sync.Mutex
+	last     time.Time // the last opt-out, for the panel's LED
+	choosing time.Time // until when the panel's button waits for a choice on the web page
 }
 
 // New returns the service; mode is archive.OptOutDiscard or OptOutStop.
@@ -110,7 +111,7 @@ func (s *Service) OptOut(acc archive.Access, trigger, id string) (Result, error)
 	}
 	res.Done = time.Since(start)
 	s.mu.Lock()
-	s.last = s.Now()
+	s.last, s.choosing = s.Now(), time.Time{}
 	s.mu.Unlock()
 	s.log.Info("call opted out", "calls", len(ids), "trigger", trigger, "mode", s.mode, "stopped_ms", res.Stopped.Milliseconds(), "done_ms", res.Done.Milliseconds())
 	if len(errs) > 0 {
@@ -188,3 +189,57 @@ func (s *Service) ServeRequests(ctx context.Context, reqs Requests, every time.D
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// ChoiceFor is how long the panel's button waits for the choice of a call
+// on the web page, when several are live.
+const ChoiceFor = 2 * time.Minute
+
+// Press is the front panel's opt-out button: with one call in progress
+// (not opted out already) it opts that call out; with several it asks for
+// the choice on the web page, and the LED blinks until one is opted out or
+// ChoiceFor passes; with none it does nothing. It returns what it did.
+func (s *Service) Press() (string, error) {
+	var live []pipeline.LiveCall
+	for _, c := range s.p.Live() {
+		if !c.OptedOut {
+			live = append(live, c)
+		}
+	}
+	switch len(live) {
+	case 0:
+		return "no call in progress", nil
+	case 1:
+		_, err := s.OptOut(archive.Access{Who: "front panel", Why: "the panel's opt-out button"}, "panel", live[0].ID)
+		return "opted out the call in progress", err
+	}
+	s.mu.Lock()
+	s.choosing = s.Now().Add(ChoiceFor)
+	s.mu.Unlock()
+	return fmt.Sprintf("%d calls in progress: choose on the web page", len(live)), nil
+}
+
+// Choosing says whether the panel's button waits for a choice.
+func (s *Service) Choosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Now().Before(s.choosing)
+}
+
+// RunButton carries out each press of the panel's button until ctx is
+// done.
+func (s *Service) RunButton(ctx context.Context, wait func(context.Context) error) error {
+	for {
+		if err := wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("optout: the panel's button: %w", err)
+		}
+		what, err := s.Press()
+		if err != nil {
+			s.log.Warn("panel button: opt-out not done", "err", err)
+			continue
+		}
+		s.log.Info("panel button pressed", "result", what)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"callrec/firmware/panel"
 	"callrec/recorder/pipeline"
 	"callrec/storage/archive"
 	"callrec/storage/index"
@@ -37,6 +38,10 @@ type Snapshot struct {
 	// Web is the SHA-256 fingerprint of the web page's certificate, to
 	// check against the one the browser shows.
 	Web string `json:"web_certificate_sha256,omitempty"`
+	// LEDs are the front panel's lights as they show now, and Warnings
+	// what lights the amber fault LED.
+	LEDs     *panel.Lights `json:"leds,omitempty"`
+	Warnings []string      `json:"warnings"`
 }
 
 // Disk is the data disk's part of the snapshot.
@@ -80,6 +85,9 @@ type Collector struct {
 	Attempts interface{ DroppedAttempts() uint64 }
 	// Web, if set, is the web certificate's fingerprint.
 	Web func() string
+	// Lights, if set, are the panel's LEDs; Warnings the panel's warnings.
+	Lights   func() panel.Lights
+	Warnings func() []string
 }
 
 // Snapshot is the box's state now.
@@ -116,6 +124,14 @@ func (c *Collector) Snapshot(now time.Time) Snapshot {
 	}
 	if c.Web != nil {
 		s.Web = c.Web()
+	}
+	if c.Lights != nil {
+		l := c.Lights()
+		s.LEDs = &l
+	}
+	s.Warnings = []string{}
+	if c.Warnings != nil {
+		s.Warnings = append(s.Warnings, c.Warnings()...)
 	}
 	return s
 }

@@ -80,10 +80,4 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.0f", d)
 	},
-	"onoff": func(b bool) string {
-		if b {
-			return "on"
-		}
-		return "off"
-	},
 }

@@ -62,7 +62,8 @@ func partyText(name, e164, ext, raw string) string {
 }
 
 func (s *Server) livePage(w http.ResponseWriter, r *http.Request, u *who) error {
-	data := map[string]any{"Calls": s.liveCalls(u), "CanOptOut": u.role != users.Auditor}
+	data := map[string]any{"Calls": s.liveCalls(u), "CanOptOut": u.role != users.Auditor,
+		"Choosing": s.cfg.Choosing != nil && s.cfg.Choosing()}
 	if m := r.URL.Query().Get("done"); m != "" && len(m) < 300 {
 		data["Done"] = m
 	}

@@ -10,18 +10,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"callrec/firmware/panel"
 	"callrec/firmware/status"
 )
 
 // boxStatus is the status page's (and the API's) view of the box.
 type boxStatus struct {
 	status.Snapshot
-	Lights         *panel.Lights `json:"leds,omitempty"`
-	Fingerprint    string        `json:"certificate_sha256"`
-	RetentionYears float64       `json:"retention_years"`
-	LastPurge      time.Time     `json:"last_purge,omitzero"`
-	PacketsPerSec  float64       `json:"packets_per_second"`
+	Fingerprint    string    `json:"certificate_sha256"`
+	RetentionYears float64   `json:"retention_years"`
+	LastPurge      time.Time `json:"last_purge,omitzero"`
+	PacketsPerSec  float64   `json:"packets_per_second"`
 	// Over the last minute (or since the page's start, Span long):
 	// nothing at all means the mirror port is silent.
 	PacketsMinute uint64        `json:"packets_last_minute"`
@@ -34,10 +32,6 @@ func (s *Server) statusNow() boxStatus {
 	var b boxStatus
 	if s.cfg.Status != nil {
 		b.Snapshot = s.cfg.Status()
-	}
-	if s.cfg.Lights != nil {
-		l := s.cfg.Lights()
-		b.Lights = &l
 	}
 	if s.cfg.Certs != nil {
 		b.Fingerprint = s.cfg.Certs.Fingerprint()

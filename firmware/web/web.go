@@ -31,7 +31,6 @@ import (
 	"github.com/pquerna/otp"
 
 	"callrec/firmware/optout"
-	"callrec/firmware/panel"
 	"callrec/firmware/status"
 	"callrec/firmware/users"
 	"callrec/recorder/pipeline"
@@ -99,9 +98,10 @@ type Config struct {
 	Notes   Notes
 	Users   Users
 	Certs   *Certs
-	// Status is the box's state now, and Lights its LEDs (nil: not shown).
+	// Status is the box's state now, with its LEDs (nil: not shown).
 	Status func() status.Snapshot
-	Lights func() panel.Lights
+	// Choosing says the panel's button waits for the choice of a call.
+	Choosing func() bool
 	// Live lists the calls in progress, and OptOut opts one out (nil: the
 	// recorder is not running).
 	Live   func() []pipeline.LiveCall

@@ -3,6 +3,7 @@ package haltest
 import (
 	"context"
 	"sync"
+	"time"
 
 	"callrec/hal"
 )
@@ -100,4 +101,27 @@ func (w *Watchdog) Feeds() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.feeds
+}
+
+// Clock is a fake clock synchronisation.
+type Clock struct {
+	mu       sync.Mutex
+	unsynced bool
+	maxError time.Duration
+}
+
+var _ hal.Clock = (*Clock)(nil)
+
+// Set sets what Sync reports.
+func (c *Clock) Set(synced bool, maxError time.Duration) {
+	c.mu.Lock()
+	c.unsynced, c.maxError = !synced, maxError
+	c.mu.Unlock()
+}
+
+// Sync implements hal.Clock; a new Clock is synchronised.
+func (c *Clock) Sync() (bool, time.Duration, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.unsynced, c.maxError, nil
 }

@@ -10,11 +10,17 @@ import (
 
 // freeBytes is the free space on the data disk.
 func (a *Archive) freeBytes() (int64, error) {
+	free, _, err := a.space()
+	return free, err
+}
+
+// space is the data disk's free space and size.
+func (a *Archive) space() (free, total int64, err error) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(a.cfg.DataDir, &st); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return int64(st.Bavail) * int64(st.Bsize), nil
+	return int64(st.Bavail) * int64(st.Bsize), int64(st.Blocks) * int64(st.Bsize), nil
 }
 
 // CheckDisk raises or clears the disk-full fault and reports it. Nothing
@@ -57,6 +63,7 @@ func (a *Archive) State() State {
 // Disk is the data disk's state for the status page.
 type Disk struct {
 	FreeBytes    int64
+	TotalBytes   int64
 	ReserveBytes int64
 	Full         bool
 	BytesPerDay  float64 // recorded per day over the last week
@@ -65,8 +72,8 @@ type Disk struct {
 
 // Disk reports free space and the days left at the last week's rate.
 func (a *Archive) Disk(now time.Time) Disk {
-	free, _ := a.freeBytes()
-	d := Disk{FreeBytes: free, ReserveBytes: a.cfg.Reserve, Full: a.State().DiskFull, DaysLeft: -1}
+	free, total, _ := a.space()
+	d := Disk{FreeBytes: free, TotalBytes: total, ReserveBytes: a.cfg.Reserve, Full: a.State().DiskFull, DaysLeft: -1}
 	week, err := a.index.Find(index.Query{From: now.Add(-7 * 24 * time.Hour)})
 	if err != nil {
 		return d

@@ -93,7 +93,8 @@
         var f = el.dataset.field, v = get(s, f);
         if (f === "time") { v = new Date(s.time).toLocaleString("en-GB"); }
         else if (f === "faults") { v = (s.faults && s.faults.length) ? s.faults.join(", ") : "none"; }
-        else if (f === "leds" && s.leds) { v = "REC " + (s.leds.Recording ? "on" : "off") + " · OPT-OUT " + (s.leds.OptOut ? "on" : "off") + " · FAULT " + (s.leds.Fault ? "on" : "off"); }
+        else if (f === "leds" && s.leds) { v = "STATUS " + s.leds.status + " · REC " + s.leds.rec + " · OPT-OUT " + s.leds.optout + " · FAULT " + s.leds.fault + (s.leds.fault_red ? " (red)" : ""); }
+        else if (f === "warnings") { v = (s.warnings && s.warnings.length) ? s.warnings.join(", ") : "none"; }
         else if (f === "packets_per_second") { v = Math.round(v); }
         else if (f === "disk.days_left") { v = v < 0 ? "unknown" : (v > 3650 ? "more than 10 years" : Math.round(v)); }
         if (v !== undefined && v !== null) { el.textContent = v; }

@@ -304,6 +304,9 @@ func (p *Pipeline) Live() []LiveCall {
 		for _, lg := range c.Legs {
 			for _, m := range lg.Media {
 				for _, codec := range m.Codecs {
+					if codec == "TELEPHONE-EVENT" || codec == "CN" {
+						continue // not audio
+					}
 					if !slices.Contains(l.Codecs, codec) {
 						l.Codecs = append(l.Codecs, codec)
 					}

@@ -6,6 +6,13 @@ import (
 	"slices"
 	"strings"
 
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/host/v3"
+
+	"callrec/board/pins"
 	"callrec/board/sim"
 	"callrec/hal"
 )
@@ -24,12 +31,19 @@ type Parts struct {
 
 // Board describes one board: its pins and how to open them.
 type Board struct {
-	Name      string
-	RecLED    string // pin names, as periph names them
-	OptOutLED string
-	FaultLED  string
-	OptOut    string
-	open      func(b Board, log *slog.Logger) (Parts, error)
+	Name        string
+	StatusLED   string // GPIO line names, as periph names them
+	RecLED      string
+	OptOutLED   string
+	FaultLED    string // the fault LED's amber element
+	FaultRedLED string // and its red one
+	OptOut      string // the opt-out button
+	// LEDsActiveLow and ButtonActiveLow: the lines are wired so that low
+	// lights an LED, or means pressed.
+	LEDsActiveLow   bool
+	ButtonActiveLow bool
+	Watchdog        string // the watchdog device ("" none)
+	open            func(b Board, log *slog.Logger) (Parts, error)
 }
 
 // Open claims the board's pins.
@@ -37,18 +51,84 @@ func (b Board) Open(log *slog.Logger) (Parts, error) { return b.open(b, log) }
 
 // ByName lists every known board.
 var ByName = map[string]Board{
+	// A 1U box on a Raspberry Pi Compute Module 4: the front panel's LEDs
+	// are driven high through their resistors, the button shorts its line
+	// to ground (pulled up), and the SoC's watchdog is /dev/watchdog.
+	"cm4": {
+		Name:            "cm4",
+		StatusLED:       "GPIO17", // green
+		RecLED:          "GPIO27", // red
+		OptOutLED:       "GPIO22", // amber
+		FaultLED:        "GPIO23", // bicolour fault LED, amber element
+		FaultRedLED:     "GPIO24", // and its red element
+		OptOut:          "GPIO25", // the opt-out button
+		ButtonActiveLow: true,
+		Watchdog:        "/dev/watchdog",
+		open:            openPins,
+	},
 	"sim": {
-		Name:      "sim",
-		RecLED:    "SIM_REC",    // front panel, red
-		OptOutLED: "SIM_OPTOUT", // front panel, amber
-		FaultLED:  "SIM_FAULT",  // front panel, yellow
-		OptOut:    "SIM_BUTTON",
+		Name:        "sim",
+		StatusLED:   "SIM_STATUS", // front panel, green
+		FaultRedLED: "SIM_FAULT_RED",
+		RecLED:      "SIM_REC",    // front panel, red
+		OptOutLED:   "SIM_OPTOUT", // front panel, amber
+		FaultLED:    "SIM_FAULT",  // front panel, yellow
+		OptOut:      "SIM_BUTTON",
 		open: func(b Board, log *slog.Logger) (Parts, error) {
 			p := sim.New(log)
 			return Parts{StatusLED: p.StatusLED, RecLED: p.RecLED, OptOutLED: p.OptOutLED, FaultLED: p.FaultLED, FaultRedLED: p.FaultRedLED,
 				OptOut: p.OptOut, Watchdog: p.Watchdog, Clock: p.Clock}, nil
 		},
 	},
+}
+
+// openPins claims a real board's lines through periph.io, and arms its
+// watchdog.
+func openPins(b Board, log *slog.Logger) (Parts, error) {
+	if _, err := host.Init(); err != nil {
+		return Parts{}, fmt.Errorf("board %s: %w", b.Name, err)
+	}
+	pin := func(name string) (gpio.PinIO, error) {
+		p := gpioreg.ByName(name)
+		if p == nil {
+			return nil, fmt.Errorf("board %s: %w: %s", b.Name, pins.ErrNoPin, name)
+		}
+		return p, nil
+	}
+	var parts Parts
+	for _, l := range []struct {
+		name string
+		into *hal.LED
+	}{{b.StatusLED, &parts.StatusLED}, {b.RecLED, &parts.RecLED}, {b.OptOutLED, &parts.OptOutLED}, {b.FaultLED, &parts.FaultLED}, {b.FaultRedLED, &parts.FaultRedLED}} {
+		p, err := pin(l.name)
+		if err != nil {
+			return Parts{}, err
+		}
+		led, err := pins.NewLED(p, b.LEDsActiveLow)
+		if err != nil {
+			return Parts{}, err
+		}
+		*l.into = led
+	}
+	p, err := pin(b.OptOut)
+	if err != nil {
+		return Parts{}, err
+	}
+	if parts.OptOut, err = pins.NewButton(p, b.ButtonActiveLow, pins.Debounce); err != nil {
+		return Parts{}, err
+	}
+	if b.Watchdog != "" {
+		wd, err := pins.OpenWatchdog(b.Watchdog, 15*time.Second)
+		if err != nil {
+			return Parts{}, err
+		}
+		if wd.CardReset() {
+			log.Warn("the last reboot was the watchdog's: the box had hung")
+		}
+		parts.Watchdog = wd
+	}
+	parts.Clock = hal.KernelClock{}
+	return parts, nil
 }
 
 // Lookup returns the board called name, or an error listing the known ones.

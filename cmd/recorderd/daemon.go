@@ -50,8 +50,17 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 	}
 	pnl := &panel.Panel{Status: parts.StatusLED, Rec: parts.RecLED, OptOut: parts.OptOutLED, Fault: parts.FaultLED, FaultRed: parts.FaultRedLED,
 		Watchdog: parts.Watchdog, Log: log}
+	if c, ok := parts.Watchdog.(interface{ Close() error }); ok {
+		defer c.Close() // a clean stop disarms the watchdog (its magic close)
+	}
 	return appliance.Run(ctx, appliance.Config{Box: cfg, Interfaces: cfg.Capture.Interfaces, Version: version,
 		Capture: func(iface string) (appliance.Source, error) { return openLive(iface) },
 		Feed:    *feed, PurgeEvery: *purgeEvery, Listen: *webAddr, Redirect: *redirect,
-		Button: parts.OptOut, Clock: parts.Clock}, pnl, log)
+		Button: parts.OptOut, Clock: parts.Clock, WatchdogReset: cardReset(parts.Watchdog)}, pnl, log)
+}
+
+// cardReset says whether the board's watchdog caused the last reboot.
+func cardReset(w any) bool {
+	r, ok := w.(interface{ CardReset() bool })
+	return ok && r.CardReset()
 }

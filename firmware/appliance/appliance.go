@@ -41,6 +41,8 @@ type Config struct {
 	// synchronisation (nil: none).
 	Button hal.Button
 	Clock  hal.Clock
+	// WatchdogReset: the last reboot was the watchdog's (the board says).
+	WatchdogReset bool
 	// FailBlink is how long a start-up failure's code blinks on the fault
 	// LED before Run returns (default 30 s; negative: none).
 	FailBlink time.Duration
@@ -173,30 +175,47 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 
 	col := &status.Collector{Version: c.Version, Interfaces: c.Interfaces, Archive: a, Pipeline: p, Attempts: sink}
 	opt = optout.New(p, a, a.Index(), c.Box.OptOut.Mode, log)
-	page, err := startWeb(c, a, col, pnl, opt, p, dnr, log)
+	reset := newResetFault(a.Index(), c.WatchdogReset, bootID())
+	if reset.active() {
+		log.Warn("the last reboot was the watchdog's: acknowledge it on the web page's status")
+	}
+	page, err := startWeb(c, a, col, pnl, opt, p, dnr, reset, log)
 	if err != nil {
 		stopWorker()
 		<-workerDone
 		return failed(codeWeb, err)
 	}
 	var cond conditions
+	warnings := func() []string {
+		_, w := cond.get()
+		if reset.active() {
+			w = append(w, warnWatchdog)
+		}
+		return w
+	}
 	var opened atomic.Int32 // capture interfaces open
 	health := func() panel.Health {
 		st := a.State()
+		// Capture and the disk worker must both show progress: a stuck
+		// daemon starves the watchdog and is rebooted; a quiet line is
+		// not stuck (capture reports its timeouts).
 		stalled := time.Since(p.Alive()) > 10*c.Feed+5*time.Second
-		low, warnings := cond.get()
+		if w := a.WorkerAlive(); !w.IsZero() && time.Since(w) > 10*c.Feed+5*time.Second {
+			stalled = true
+		}
+		low, _ := cond.get()
 		return panel.Health{State: panel.State{
 			Starting:     int(opened.Load()) < len(c.Interfaces),
 			Recording:    st.Recording > 0,
 			DiskLow:      low,
 			OptOutRecent: opt.Lit(),
 			Choosing:     opt.Choosing(),
-			Warning:      len(warnings) > 0,
+			Warning:      len(warnings()) > 0,
 			Critical:     st.DiskFull || stalled,
 		}, Alive: !stalled}
 	}
 	col.Lights = pnl.Shown
-	col.Warnings = func() []string { _, w := cond.get(); return w }
+	col.Warnings = warnings
 	g, gctx := errgroup.WithContext(ctx)
 	for _, iface := range c.Interfaces {
 		g.Go(func() error { // returns when gctx is done, the source ends or the interface fails
@@ -256,7 +275,7 @@ func (p *webPage) serve(ctx context.Context) error { return p.srv.Serve(ctx, p.l
 // startWeb makes the page and opens its listeners (nil when the page is
 // off). The certificate is made at first start, and its fingerprint
 // logged, shown in the status and on the console.
-func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, opt *optout.Service, pl *pipeline.Pipeline, dnr *optout.DoNotRecord, log *slog.Logger) (*webPage, error) {
+func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, opt *optout.Service, pl *pipeline.Pipeline, dnr *optout.DoNotRecord, reset *resetFault, log *slog.Logger) (*webPage, error) {
 	w := c.Box.Web
 	if c.Listen != "" {
 		w.Listen = c.Listen
@@ -285,7 +304,7 @@ func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Pa
 		Status: func() status.Snapshot { return col.Snapshot(time.Now()) },
 		Plan:   c.Box.Calls.Track().Plan, Retention: c.Box.Storage.Retention(), Version: c.Version,
 		IdleTimeout: w.IdleTimeout.Duration, MaxSession: w.MaxSession.Duration, Log: log,
-		Live: pl.Live, OptOut: opt.OptOut, DoNotRecord: dnr, Phones: phones, Choosing: opt.Choosing})
+		Live: pl.Live, OptOut: opt.OptOut, DoNotRecord: dnr, Phones: phones, Choosing: opt.Choosing, AckFault: reset.Ack})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -57,6 +58,7 @@ var funcs = template.FuncMap{
 		return "unknown"
 	},
 	"join": strings.Join,
+	"has":  func(list []string, v string) bool { return slices.Contains(list, v) },
 	"secs": func(s int64) string {
 		if s < 0 {
 			s = 0

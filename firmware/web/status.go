@@ -142,3 +142,15 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, kind, float64(v))
 	}
 }
+
+// ackFault acknowledges the warning of a reboot by the watchdog.
+func (s *Server) ackFault(w http.ResponseWriter, r *http.Request, u *who) error {
+	if s.cfg.AckFault == nil {
+		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+	}
+	if err := s.cfg.AckFault(u.name); err != nil {
+		return errorf(http.StatusConflict, "Nothing to acknowledge: %v.", err)
+	}
+	http.Redirect(w, r, "/status", http.StatusSeeOther)
+	return nil
+}

@@ -102,6 +102,8 @@ type Config struct {
 	Status func() status.Snapshot
 	// Choosing says the panel's button waits for the choice of a call.
 	Choosing func() bool
+	// AckFault acknowledges a watchdog reboot's warning (nil: none).
+	AckFault func(who string) error
 	// Live lists the calls in progress, and OptOut opts one out (nil: the
 	// recorder is not running).
 	Live   func() []pipeline.LiveCall
@@ -261,6 +263,7 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Pattern: "/donotrecord/remove", Roles: hoig, h: s.dnrRemove},
 		{Method: "GET", Pattern: "/status", Roles: all, h: s.statusPage},
 		{Method: "GET", Pattern: "/status/events", Roles: all, Passive: true, h: s.statusEvents},
+		{Method: "POST", Pattern: "/status/ack", Roles: hoig, h: s.ackFault},
 		{Method: "GET", Pattern: "/metrics", Roles: readers, API: true, h: s.metrics},
 
 		{Method: "GET", Pattern: "/api/v1/calls", Roles: hearers, API: true, h: s.apiCalls},

@@ -84,7 +84,12 @@ func (b *Button) Wait(ctx context.Context) error {
 type Watchdog struct {
 	mu    sync.Mutex
 	feeds int
+	// Reset fakes a last reboot caused by the watchdog.
+	Reset bool
 }
+
+// CardReset says whether the (fake) last reboot was the watchdog's.
+func (w *Watchdog) CardReset() bool { return w.Reset }
 
 var _ hal.Watchdog = (*Watchdog)(nil)
 

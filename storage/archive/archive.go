@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -69,6 +70,7 @@ type Archive struct {
 	open      int               // recordings being written
 	lastPurge time.Time         // when the retention purge last ran whole
 	checked   map[string]string // recordings whose hash matched: id → file id/hash
+	beat      atomic.Int64      // the disk worker's last round, unix nanoseconds
 }
 
 // Open opens (creating) the data directory, its vault and its index,

@@ -43,11 +43,23 @@ func (a *Archive) Run(ctx context.Context) error {
 			a.flushCalls()
 			a.syncDirty()
 			a.runMu.Unlock()
+			a.beat.Store(time.Now().UnixNano())
 		case <-ctx.Done():
 		}
 	}
 	a.stop(ch)
 	return nil
+}
+
+// WorkerAlive is when the disk worker last finished a round of syncs (it
+// does one every SyncEvery): a worker stuck on a dead disk stops beating,
+// and the watchdog should notice. Zero before it runs.
+func (a *Archive) WorkerAlive() time.Time {
+	n := a.beat.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // stop ends the worker: senders blocked on a full queue are served while

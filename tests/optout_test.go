@@ -497,3 +497,75 @@ func TestOptOutByPanelButton(t *testing.T) {
 		t.Errorf("daemon exit: %v", err)
 	}
 }
+
+// inboundPackets is how many RTP packets the page's listen-in connection
+// has received (its RTCPeerConnection's stats), -1 if it has none.
+const inboundPackets = `(async () => {
+  const pc = window.callrecListening;
+  if (!pc) { return -1; }
+  let n = 0;
+  (await pc.getStats()).forEach(r => { if (r.type === 'inbound-rtp') { n += r.packetsReceived || 0; } });
+  return n;
+})()`
+
+// TestListenIn: a supervisor listens in to a live SIPp call in the
+// browser (WebRTC, host candidates on loopback): packets arrive on both
+// tracks and the audio plays; the live page shows who listens; opting the
+// call out stops the listening at once.
+func TestListenIn(t *testing.T) {
+	needTool(t, "sipp")
+	w := startWebBox(t)
+	once := w.addUser("sup", "supervisor")
+	ctx := chrome(t)
+	signInFirst(t, ctx, w.url, "sup", once)
+	done := make(chan struct{})
+	go func() { defer close(done); sippScenario(t, 5720, "201", "01632960901", "", true) }()
+	target := w.recordingNow(1)[0].ID
+	do(t, ctx, "the live page", chromedp.WaitVisible("form.filters"), chromedp.Navigate(w.url+"live"),
+		chromedp.WaitVisible(`#live-body button.listen`), chromedp.Click(`#live-body button.listen`),
+		chromedp.WaitVisible("#listen-start"), chromedp.Click("#lr-quality"), chromedp.Click("#listen-start"))
+	packets := func() int {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](inboundPackets, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	started := time.Now()
+	waitFor(t, "packets on the listen-in connection", 15*time.Second, func() bool { return packets() > 50 })
+	t.Logf("listen-in: 50 packets %v after Start", time.Since(started).Round(time.Millisecond))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('listen-audio').currentTime > 0.5`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Errorf("the listen-in audio does not play: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#live-body').textContent.includes('listened to by sup')`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Errorf("the live page does not show who listens: %v", err)
+	}
+	// The delay the browser adds (its jitter buffer), on top of the box's
+	// pass-through: the issue's bound is 500 ms from the wire.
+	delay, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(async () => {
+  let d = 0, n = 0;
+  (await window.callrecListening.getStats()).forEach(r => { if (r.type === 'inbound-rtp') { d += r.jitterBufferDelay || 0; n += r.jitterBufferEmittedCount || 0; } });
+  return n ? 1000 * d / n : -1;
+})()`, chromedp.EvalAwaitPromise))
+	if err == nil {
+		t.Logf("listen-in: the browser's jitter buffer holds %.0f ms on average", delay)
+	}
+	shot(t, ctx, "listen-in")
+	// Opt the call out: the listening stops with it.
+	w.must("optout", "-call", target, "-why", "the caller asked")
+	waitFor(t, "the listening to stop", 10*time.Second, func() bool {
+		a := packets()
+		time.Sleep(600 * time.Millisecond)
+		return packets() == a
+	})
+	<-done
+	log := w.must("audit", "list")
+	for _, want := range []string{"listen-start", "listen-stop", "the call was opted out"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the audit log lacks %q", want)
+		}
+	}
+	if err := w.stop(); err != nil {
+		t.Errorf("daemon exit: %v", err)
+	}
+}

@@ -56,7 +56,8 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 	return appliance.Run(ctx, appliance.Config{Box: cfg, Interfaces: cfg.Capture.Interfaces, Version: version,
 		Capture: func(iface string) (appliance.Source, error) { return openLive(iface) },
 		Feed:    *feed, PurgeEvery: *purgeEvery, Listen: *webAddr, Redirect: *redirect,
-		Button: parts.OptOut, Clock: parts.Clock, WatchdogReset: cardReset(parts.Watchdog)}, pnl, log)
+		Button: parts.OptOut, Clock: parts.Clock, WatchdogReset: cardReset(parts.Watchdog),
+		ListenLoopback: b.Name == "sim"}, pnl, log)
 }
 
 // cardReset says whether the board's watchdog caused the last reboot.

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"callrec/firmware/config"
+	"callrec/firmware/listen"
 	"callrec/firmware/optout"
 	"callrec/firmware/panel"
 	"callrec/firmware/recording"
@@ -19,6 +20,7 @@ import (
 	"callrec/firmware/users"
 	"callrec/firmware/web"
 	"callrec/hal"
+	"callrec/recorder/capture"
 	"callrec/recorder/pipeline"
 	"callrec/recorder/track"
 	"callrec/storage/archive"
@@ -41,6 +43,9 @@ type Config struct {
 	// synchronisation (nil: none).
 	Button hal.Button
 	Clock  hal.Clock
+	// ListenLoopback offers listen-in over the loopback interface too (a
+	// browser on the box itself: the simulated board, tests).
+	ListenLoopback bool
 	// WatchdogReset: the last reboot was the watchdog's (the board says).
 	WatchdogReset bool
 	// FailBlink is how long a start-up failure's code blinks on the fault
@@ -155,16 +160,30 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	mixCfg.OnDTMF = func(call *track.Call, digit string, left bool, at time.Time) {
 		codes.Digit(call, digit, left == (call.Direction != track.Outbound), at) // the caller is on the left unless outbound
 	}
+	ears := listen.New(a.Audit, c.ListenLoopback, log)
 	onEvent := func(e track.Event) {
 		switch e.Kind {
 		case track.DTMF:
 			codes.Digit(e.Call, e.Digit, e.FromCaller, e.Time)
 		case track.CallEnded:
 			codes.Ended(e.Call)
+			ears.EndCall(e.Call.ID, "the call ended")
 		}
 	}
 	sink := recording.New(a, recording.Config{Mix: mixCfg, Track: c.Box.Calls.Track(), DoNotRecord: dnr, OnEvent: onEvent}, log)
-	p := pipeline.New(sink.Pipeline(), log)
+	pcfg := sink.Pipeline()
+	pcfg.OnRTP = func(st *track.Stream, fromCaller bool, d *capture.Datagram) {
+		call := st.Leg().Call()
+		if len(d.Payload) < 2 {
+			return
+		}
+		codec, ok := st.Codec(d.Payload[1] & 0x7f)
+		if !ok {
+			return
+		}
+		ears.Packet(call.ID, fromCaller == (call.Direction != track.Outbound), codec.Name, d.Payload)
+	}
+	p := pipeline.New(pcfg, log)
 	if _, err := sink.Resume(p, time.Now()); err != nil {
 		log.Error("calls in progress at the last stop not resumed", "err", err)
 	}
@@ -175,11 +194,16 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 
 	col := &status.Collector{Version: c.Version, Interfaces: c.Interfaces, Archive: a, Pipeline: p, Attempts: sink}
 	opt = optout.New(p, a, a.Index(), c.Box.OptOut.Mode, log)
+	opt.Stopped = func(ids []string) {
+		for _, id := range ids {
+			ears.EndCall(id, "the call was opted out")
+		}
+	}
 	reset := newResetFault(a.Index(), c.WatchdogReset, bootID())
 	if reset.active() {
 		log.Warn("the last reboot was the watchdog's: acknowledge it on the web page's status")
 	}
-	page, err := startWeb(c, a, col, pnl, opt, p, dnr, reset, log)
+	page, err := startWeb(c, a, col, pnl, opt, p, dnr, reset, ears, log)
 	if err != nil {
 		stopWorker()
 		<-workerDone
@@ -275,7 +299,7 @@ func (p *webPage) serve(ctx context.Context) error { return p.srv.Serve(ctx, p.l
 // startWeb makes the page and opens its listeners (nil when the page is
 // off). The certificate is made at first start, and its fingerprint
 // logged, shown in the status and on the console.
-func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, opt *optout.Service, pl *pipeline.Pipeline, dnr *optout.DoNotRecord, reset *resetFault, log *slog.Logger) (*webPage, error) {
+func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, opt *optout.Service, pl *pipeline.Pipeline, dnr *optout.DoNotRecord, reset *resetFault, ears *listen.Service, log *slog.Logger) (*webPage, error) {
 	w := c.Box.Web
 	if c.Listen != "" {
 		w.Listen = c.Listen
@@ -304,7 +328,7 @@ func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Pa
 		Status: func() status.Snapshot { return col.Snapshot(time.Now()) },
 		Plan:   c.Box.Calls.Track().Plan, Retention: c.Box.Storage.Retention(), Version: c.Version,
 		IdleTimeout: w.IdleTimeout.Duration, MaxSession: w.MaxSession.Duration, Log: log,
-		Live: pl.Live, OptOut: opt.OptOut, DoNotRecord: dnr, Phones: phones, Choosing: opt.Choosing, AckFault: reset.Ack})
+		Live: pl.Live, OptOut: opt.OptOut, DoNotRecord: dnr, Phones: phones, Choosing: opt.Choosing, AckFault: reset.Ack, Listen: ears})
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,9 @@ type Service struct {
 	log  *slog.Logger
 	// Now is the clock (tests set it).
 	Now func() time.Time
+	// Stopped, if set, is told the calls an opt-out stopped (listen-in
+	// ends with them).
+	Stopped func(ids []string)
 
 	mu       sync.Mutex
 	last     time.Time // the last opt-out, for the panel's LED
@@ -102,6 +105,9 @@ func (s *Service) OptOut(acc archive.Access, trigger, id string) (Result, error)
 		return res, err
 	}
 	res.Calls, res.Stopped = ids, time.Since(start)
+	if s.Stopped != nil {
+		s.Stopped(ids)
+	}
 	o := index.OptOut{At: s.Now().UTC(), By: acc.Who, Trigger: trigger, Mode: s.mode}
 	var errs []error
 	for _, cid := range ids {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,8 @@ type liveCall struct {
 	pipeline.LiveCall
 	FromText, ToText string
 	Seconds          int64
-	Listed           bool // a number is on the do-not-record list: not recorded
+	Listed           bool     // a number is on the do-not-record list: not recorded
+	Listeners        []string // who listens in now
 }
 
 func (s *Server) liveCalls(u *who) []liveCall {
@@ -39,6 +41,9 @@ func (s *Server) liveCalls(u *who) []liveCall {
 		}
 		l.Seconds = int64(now.Sub(since).Seconds())
 		l.Listed = s.cfg.DoNotRecord != nil && s.cfg.DoNotRecord.Listed(c.Numbers)
+		if s.cfg.Listen != nil {
+			l.Listeners = s.cfg.Listen.Listeners(c.ID)
+		}
 		if u.role == users.Auditor {
 			l.FromText, l.ToText = maskNumbers(l.FromText), maskNumbers(l.ToText)
 			l.Numbers = nil
@@ -62,8 +67,9 @@ func partyText(name, e164, ext, raw string) string {
 }
 
 func (s *Server) livePage(w http.ResponseWriter, r *http.Request, u *who) error {
-	data := map[string]any{"Calls": s.liveCalls(u), "CanOptOut": u.role != users.Auditor,
-		"Choosing": s.cfg.Choosing != nil && s.cfg.Choosing()}
+	data := map[string]any{"Calls": s.liveCalls(u), "CanOptOut": u.role != users.Auditor, "Reasons": playReasons,
+		"CanListen": u.role != users.Auditor && s.cfg.Listen != nil,
+		"Choosing":  s.cfg.Choosing != nil && s.cfg.Choosing()}
 	if m := r.URL.Query().Get("done"); m != "" && len(m) < 300 {
 		data["Done"] = m
 	}
@@ -221,5 +227,64 @@ func (s *Server) dnrRemove(w http.ResponseWriter, r *http.Request, u *who) error
 		return err
 	}
 	http.Redirect(w, r, "/donotrecord", http.StatusSeeOther)
+	return nil
+}
+
+// listenStart answers a browser's WebRTC offer to hear a live call.
+func (s *Server) listenStart(w http.ResponseWriter, r *http.Request, u *who) error {
+	id, err := callID(r)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Listen == nil || s.cfg.Live == nil {
+		return errorf(http.StatusServiceUnavailable, "Listening in is not available.")
+	}
+	var body struct {
+		Offer  string `json:"offer"`
+		Reason string `json:"reason"`
+		Other  string `json:"other"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	reason := body.Reason
+	switch {
+	case !slices.Contains(playReasons, reason):
+		return errorf(http.StatusBadRequest, "Choose the reason for listening in.")
+	case reason == "other" && strings.TrimSpace(body.Other) == "":
+		return errorf(http.StatusBadRequest, "Say what the other reason is.")
+	case reason == "other":
+		reason = "other: " + shortText(strings.TrimSpace(body.Other))
+	}
+	var call *liveCall
+	for _, c := range s.liveCalls(u) {
+		if c.ID == id {
+			call = &c
+		}
+	}
+	switch {
+	case call == nil:
+		return errNoCall
+	case call.OptedOut || call.Listed:
+		return errorf(http.StatusConflict, "This call is not recorded: a party asked not to be, so it is not listened to either.")
+	case len(call.Codecs) == 0:
+		return errorf(http.StatusConflict, "No audio yet.")
+	}
+	answer, session, err := s.cfg.Listen.Start(id, call.Codecs[0], u.name, reason, body.Offer)
+	if err != nil {
+		return errorf(http.StatusConflict, "Listening in could not start: %v", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"answer": answer, "session": session})
+	return nil
+}
+
+func (s *Server) listenStop(w http.ResponseWriter, r *http.Request, u *who) error {
+	if s.cfg.Listen == nil {
+		return errorf(http.StatusServiceUnavailable, "Listening in is not available.")
+	}
+	if err := s.cfg.Listen.Stop(r.PathValue("session"), u.name); err != nil {
+		return errorf(http.StatusNotFound, "No such listening session.")
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -84,6 +84,13 @@ type Users interface {
 	TOTPRequired() bool
 }
 
+// Listen is listen-in (firmware/listen).
+type Listen interface {
+	Start(call, codec, who, reason, offer string) (answer, id string, err error)
+	Stop(id, who string) error
+	Listeners(call string) []string
+}
+
 // DoNotRecord is the do-not-record list (firmware/optout).
 type DoNotRecord interface {
 	Listed(numbers []string) bool
@@ -102,6 +109,8 @@ type Config struct {
 	Status func() status.Snapshot
 	// Choosing says the panel's button waits for the choice of a call.
 	Choosing func() bool
+	// Listen is listen-in over WebRTC (nil: none).
+	Listen Listen
 	// AckFault acknowledges a watchdog reboot's warning (nil: none).
 	AckFault func(who string) error
 	// Live lists the calls in progress, and OptOut opts one out (nil: the
@@ -255,6 +264,8 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Pattern: "/live", Roles: all, h: s.livePage},
 		{Method: "GET", Pattern: "/live/events", Roles: all, Passive: true, h: s.liveEvents},
 		{Method: "POST", Pattern: "/live/{id}/optout", Roles: hearers, h: s.liveOptOut},
+		{Method: "POST", Pattern: "/live/{id}/listen", Roles: hearers, API: true, h: s.listenStart},
+		{Method: "POST", Pattern: "/live/listen/{session}/stop", Roles: hearers, API: true, h: s.listenStop},
 		{Method: "GET", Pattern: "/phones", Roles: hoig, h: s.phonesPage},
 		{Method: "POST", Pattern: "/phones", Roles: hoig, h: s.addPhone},
 		{Method: "POST", Pattern: "/phones/remove", Roles: hoig, h: s.removePhone},

@@ -30,6 +30,9 @@ type Config struct {
 	// OnEvent, if set, sees every tracker event after the recorder has:
 	// on CallStarted the recording is set up, on CallEnded it is closed.
 	OnEvent func(track.Event)
+	// OnRTP, if set, also sees every RTP packet of a call's audio
+	// (decrypted, if it was SRTP), after the recorder (listen-in).
+	OnRTP func(st *track.Stream, fromCaller bool, d *capture.Datagram)
 	// TickEvery is how often, in capture time, a replayed file ticks the
 	// recorder and the tracker (default 100 ms).
 	TickEvery time.Duration
@@ -80,6 +83,15 @@ func New(cfg Config, log *slog.Logger) *Pipeline {
 	if cfg.Sink != nil {
 		p.rec = mix.New(cfg.Mix, cfg.Sink)
 		tc.OnRTP = p.rec.RTP
+	}
+	if tap := cfg.OnRTP; tap != nil {
+		record := tc.OnRTP
+		tc.OnRTP = func(st *track.Stream, fromCaller bool, d *capture.Datagram) {
+			if record != nil {
+				record(st, fromCaller, d)
+			}
+			tap(st, fromCaller, d)
+		}
 	}
 	onEvent := cfg.OnEvent
 	tc.OnEvent = func(e track.Event) {

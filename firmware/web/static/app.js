@@ -133,17 +133,86 @@
         }
         var act = cell(tr, "");
         if (canOptOut && !c.opted_out && !c.Listed) {
+          if (document.getElementById("listen")) {
+            var lb = document.createElement("button"); lb.type = "button"; lb.className = "listen"; lb.dataset.id = c.id;
+            lb.textContent = "Listen"; lb.setAttribute("aria-label", "Listen in to the call from " + c.FromText + " to " + c.ToText);
+            act.appendChild(lb);
+          }
           var form = document.createElement("form");
           form.method = "post"; form.action = "/live/" + encodeURIComponent(c.id) + "/optout"; form.className = "inline";
           var h = document.createElement("input"); h.type = "hidden"; h.name = "csrf"; h.value = token; form.appendChild(h);
           var b = document.createElement("button"); b.type = "submit"; b.textContent = "Opt out";
           b.setAttribute("aria-label", "Opt out the call from " + c.FromText + " to " + c.ToText);
-          form.appendChild(b); act.appendChild(form);
+          form.appendChild(b); act.insertBefore(form, act.firstChild);
+        }
+        if (c.Listeners && c.Listeners.length) {
+          var lf = document.createElement("span"); lf.className = "flag"; lf.textContent = "listened to by " + c.Listeners.join(", "); act.appendChild(lf);
         }
         tbody.appendChild(tr);
       });
       document.getElementById("live-count").textContent = calls.length;
     });
     les.addEventListener("ended", function () { les.close(); location.href = "/signin?ended=1"; });
+  }
+
+  // --- Listen in: WebRTC, the box's answer carries its host candidates.
+  var panelL = document.getElementById("listen");
+  if (panelL && window.RTCPeerConnection) {
+    var pc = null, session = null, callId = null;
+    var stateL = document.getElementById("listen-state");
+    var startB = document.getElementById("listen-start"), stopB = document.getElementById("listen-stop");
+    var audioL = document.getElementById("listen-audio");
+    var tokenL = document.getElementById("live-calls").dataset.csrf;
+    var say = function (t) { stateL.textContent = t; };
+    var finish = function (why) {
+      if (pc) { pc.close(); pc = null; window.callrecListening = null; }
+      session = null; startB.disabled = false; stopB.disabled = true; say(why);
+    };
+    document.addEventListener("click", function (e) {
+      var b = e.target.closest ? e.target.closest("button.listen") : null;
+      if (!b) { return; }
+      callId = b.dataset.id; panelL.hidden = false; say("Choose the reason, then start.");
+      document.getElementById("listen-h").scrollIntoView(); startB.focus();
+    });
+    startB.addEventListener("click", function () {
+      var r = document.querySelector('input[name="listen-reason"]:checked');
+      if (!r) { say("Choose the reason first."); return; }
+      startB.disabled = true; say("Connecting…");
+      pc = new RTCPeerConnection({ iceServers: [] });
+      window.callrecListening = pc; // for the page's tests: its stats
+      pc.addTransceiver("audio", { direction: "recvonly" });
+      pc.addTransceiver("audio", { direction: "recvonly" });
+      var stream = new MediaStream();
+      pc.ontrack = function (ev) { stream.addTrack(ev.track); audioL.srcObject = stream; };
+      pc.onconnectionstatechange = function () {
+        if (!pc) { return; }
+        if (pc.connectionState === "connected") { say("Listening: both parties."); stopB.disabled = false; }
+        if (pc.connectionState === "failed" || pc.connectionState === "closed" || pc.connectionState === "disconnected") { finish("Listening stopped."); }
+      };
+      pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(function () {
+        return new Promise(function (ok) {
+          if (pc.iceGatheringState === "complete") { ok(); return; }
+          pc.onicegatheringstatechange = function () { if (pc.iceGatheringState === "complete") { ok(); } };
+          setTimeout(ok, 2000);
+        });
+      }).then(function () {
+        return fetch("/live/" + encodeURIComponent(callId) + "/listen", {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": tokenL },
+          body: JSON.stringify({ offer: pc.localDescription.sdp, reason: r.value, other: document.getElementById("listen-other").value })
+        });
+      }).then(function (resp) {
+        return resp.json().then(function (j) { if (!resp.ok) { throw new Error(j.error || resp.status); } return j; });
+      }).then(function (j) {
+        session = j.session;
+        return pc.setRemoteDescription({ type: "answer", sdp: j.answer });
+      }).catch(function (err) { finish("Could not listen in: " + err.message); });
+    });
+    stopB.addEventListener("click", function () {
+      if (session) {
+        fetch("/live/listen/" + encodeURIComponent(session) + "/stop", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": tokenL } });
+      }
+      finish("Listening stopped.");
+    });
   }
 })();

@@ -1,10 +1,13 @@
 package tests
 
 import (
+	ct "callrec/recorder/capture/capturetest"
 	"crypto/tls"
 	"io"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"net/url"
 	"os/exec"
 	"strconv"
@@ -296,10 +299,15 @@ func sippKeying(t *testing.T, port int, from, called string, echo bool) {
 
 // sippScenario makes one call of dtmfScenario, with what to key.
 func sippScenario(t *testing.T, port int, from, called, keyed string, echo bool) {
+	withScenario(t, dtmfScenario, port, from, called, keyed, echo)
+}
+
+// withScenario makes one call of a scenario like dtmfScenario.
+func withScenario(t *testing.T, scenario string, port int, from, called, keyed string, echo bool) {
 	t.Helper()
 	dir := t.TempDir()
 	os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap"))
-	xml := strings.NewReplacer("FROM", from, "KEYS", keyed).Replace(dtmfScenario)
+	xml := strings.NewReplacer("FROM", from, "KEYS", keyed).Replace(scenario)
 	os.WriteFile(filepath.Join(dir, "uac.xml"), []byte(xml), 0o644)
 	p := strconv.Itoa
 	args := []string{"-sn", "uas", "-i", "127.0.0.1", "-p", p(port), "-mi", "127.0.0.1", "-mp", p(port + 10000), "-m", "1", "-timeout", "60s", "-nostdin"}
@@ -566,6 +574,73 @@ func TestListenIn(t *testing.T) {
 		}
 	}
 	if err := w.stop(); err != nil {
+		t.Errorf("daemon exit: %v", err)
+	}
+}
+
+// inbandPcap writes 7 s of µ-law RTP for SIPp to play: a quiet 300 Hz
+// hum, with the opt-out code keyed as in-band tones 2 s in (* then 9,
+// 150 ms each): no RFC 4733 event at all.
+func inbandPcap(t *testing.T, path string) {
+	t.Helper()
+	tones := map[int][2]float64{}
+	for _, k := range []struct {
+		at   int // 20 ms packet
+		f1   float64
+		f2   float64
+		dur  int
+		name string
+	}{{100, 941, 1209, 8, "*"}, {116, 852, 1477, 8, "9"}} {
+		for i := k.at; i < k.at+k.dur; i++ {
+			tones[i] = [2]float64{k.f1, k.f2}
+		}
+	}
+	fill := func(i int) []byte {
+		pcm := make([]int16, 160)
+		for j := range pcm {
+			n := float64(i*160 + j)
+			v := 300 * math.Sin(2*math.Pi*300*n/8000)
+			if f, ok := tones[i]; ok {
+				v = 6000*math.Sin(2*math.Pi*f[0]*n/8000) + 6000*math.Sin(2*math.Pi*f[1]*n/8000)
+			}
+			pcm[j] = int16(v)
+		}
+		return ct.ULaw(pcm)
+	}
+	frames := ct.Stream(netip.MustParseAddrPort("10.9.9.1:4000"), netip.MustParseAddrPort("10.9.9.2:4000"), 0x5151, time.Unix(0, 0), 350, fill)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := ct.WritePcap(f, 1, frames); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOptOutByInbandDTMF: the practice side keys *9 as tones in the audio
+// (a phone that sends no RFC 4733 events): the call is opted out.
+func TestOptOutByInbandDTMF(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	b := newBox(t)
+	_, stop, _ := b.startDaemon()
+	media := filepath.Join(t.TempDir(), "inband.pcap")
+	inbandPcap(t, media)
+	scenario := strings.NewReplacer("RTP/AVP 8 101", "RTP/AVP 0 101", "a=rtpmap:8 PCMA/8000", "a=rtpmap:0 PCMU/8000",
+		"pcap/g711a.pcap", media).Replace(dtmfScenario)
+	withScenario(t, scenario, 5760, "201", "01632961001", "", false)
+	var call storedCall
+	waitFor(t, "the call to end", 20*time.Second, func() bool {
+		for _, c := range b.calls() {
+			if slices.Contains(c.Numbers, "+441632961001") {
+				call = c
+			}
+		}
+		return call.EndReason != ""
+	})
+	b.checkOptedOut(call.ID)
+	if err := stop(); err != nil {
 		t.Errorf("daemon exit: %v", err)
 	}
 }

@@ -194,13 +194,13 @@ func TestOptOutOnThePage(t *testing.T) {
 
 	wait := sippInBackground(t, 5520, "01632960501", "01632960502")
 	do(t, ctx, "the live page", chromedp.Navigate(w.url+"live"))
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll('#live-body tr').length === 2 && document.querySelectorAll('#live-body button').length === 1`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll('#live-body tr').length === 2 && document.querySelectorAll('#live-body form button').length === 1`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 		t.Fatalf("the live page never showed the two calls, one of them not recorded: %v", err)
 	}
 	accessible(t, ctx, "live")
 	shot(t, ctx, "live")
 	clicked := time.Now()
-	do(t, ctx, "opt out", chromedp.Click(`#live-body button`), chromedp.WaitVisible("#optout-done"))
+	do(t, ctx, "opt out", chromedp.Click(`#live-body form button`), chromedp.WaitVisible("#optout-done"))
 	msg := eval[string](t, ctx, `document.getElementById('optout-done').textContent`)
 	t.Logf("opt-out on the page: %q, %v from the click to the answer shown", msg, time.Since(clicked).Round(time.Millisecond))
 	wait()
@@ -362,8 +362,10 @@ func TestOptOutByDTMF(t *testing.T) {
 	if !strings.Contains(log, "extension 201") || !strings.Contains(log, "trigger dtmf") {
 		t.Errorf("the audit log does not say who keyed it, and how:\n%s", log)
 	}
-	if m := regexp.MustCompile(`msg="call opted out".*trigger=dtmf.*stopped_ms=(\d+)`).FindStringSubmatch(stderr.String()); m == nil {
+	if m := regexp.MustCompile(`msg="call opted out".*trigger=dtmf.*stopped_ms=(\d+) done_ms=(\d+)`).FindStringSubmatch(stderr.String()); m == nil {
 		t.Errorf("the daemon did not log the opt-out:\n%s", stderr.String())
+	} else {
+		t.Logf("opt-out by DTMF: recording stopped %s ms and audio destroyed %s ms after the code was heard", m[1], m[2])
 	}
 	if strings.Contains(stderr.String(), "digit") {
 		t.Error("the log mentions digits")

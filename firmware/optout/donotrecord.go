@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"callrec/storage/index"
@@ -37,46 +36,31 @@ const settingDoNotRecord = "do_not_record"
 var ErrNotListed = errors.New("optout: the number is not on the do-not-record list")
 
 // DoNotRecord is the list.
-type DoNotRecord struct {
-	store Settings
-	mu    sync.RWMutex
-	list  []Entry
-	err   error // the list did not load: every call is treated as listed
-}
+type DoNotRecord struct{ l *list[Entry] }
 
 // LoadDoNotRecord reads the list. A list that cannot be read is not an
 // empty list: until it reads, Listed says yes for every call (fail
 // closed), and the error is returned.
 func LoadDoNotRecord(store Settings) (*DoNotRecord, error) {
-	d := &DoNotRecord{store: store}
-	if _, err := store.Setting(settingDoNotRecord, &d.list); err != nil {
-		d.err = err
-		return d, fmt.Errorf("optout: the do-not-record list does not read: %w", err)
+	l, err := loadList[Entry](store, settingDoNotRecord)
+	if err != nil {
+		err = fmt.Errorf("optout: the do-not-record list does not read: %w", err)
 	}
-	return d, nil
+	return &DoNotRecord{l}, err
 }
 
 // Listed says whether any of a call's numbers is on the list.
 func (d *DoNotRecord) Listed(numbers []string) bool {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if d.err != nil {
-		return true
-	}
-	for _, e := range d.list {
-		if slices.Contains(numbers, e.Number) {
-			return true
-		}
-	}
-	return false
+	listed := true
+	d.l.read(func(es []Entry) error {
+		listed = slices.ContainsFunc(es, func(e Entry) bool { return slices.Contains(numbers, e.Number) })
+		return nil
+	})
+	return listed
 }
 
 // List returns the entries, in order of number.
-func (d *DoNotRecord) List() []Entry {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return slices.Clone(d.list)
-}
+func (d *DoNotRecord) List() []Entry { return d.l.all() }
 
 // Add puts an E.164 number on the list with its reason (audited); a
 // number already there gets the new reason.
@@ -84,7 +68,7 @@ func (d *DoNotRecord) Add(by, number, reason string) error {
 	if !strings.HasPrefix(number, "+") || strings.TrimSpace(reason) == "" {
 		return errors.New("optout: a do-not-record entry needs a number in E.164 and a reason")
 	}
-	return d.change(by, "dnr-add", number, reason, func(list []Entry) ([]Entry, error) {
+	return d.l.change(by, "dnr-add", number, reason, func(list []Entry) ([]Entry, error) {
 		list = slices.DeleteFunc(list, func(e Entry) bool { return e.Number == number })
 		list = append(list, Entry{Number: number, Reason: reason, By: by, At: time.Now().UTC()})
 		slices.SortFunc(list, func(a, b Entry) int { return strings.Compare(a.Number, b.Number) })
@@ -94,7 +78,7 @@ func (d *DoNotRecord) Add(by, number, reason string) error {
 
 // Remove takes a number off the list (audited with why).
 func (d *DoNotRecord) Remove(by, number, why string) error {
-	return d.change(by, "dnr-remove", number, why, func(list []Entry) ([]Entry, error) {
+	return d.l.change(by, "dnr-remove", number, why, func(list []Entry) ([]Entry, error) {
 		n := len(list)
 		list = slices.DeleteFunc(list, func(e Entry) bool { return e.Number == number })
 		if len(list) == n {
@@ -102,24 +86,4 @@ func (d *DoNotRecord) Remove(by, number, why string) error {
 		}
 		return list, nil
 	})
-}
-
-func (d *DoNotRecord) change(by, action, number, why string, fn func([]Entry) ([]Entry, error)) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.err != nil {
-		return d.err
-	}
-	list, err := fn(slices.Clone(d.list))
-	if err != nil {
-		return err
-	}
-	if _, err := d.store.Audit(index.Entry{Who: by, Action: action, Target: number, Why: why}); err != nil {
-		return err
-	}
-	if err := d.store.PutSetting(settingDoNotRecord, list); err != nil {
-		return err
-	}
-	d.list = list
-	return nil
 }

@@ -10,22 +10,14 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	"callrec/storage/index"
 )
 
 // Phones are the desk phones whose programmable key opts a call out: each
 // is known by its extension and its own address, with a secret made on
 // the web page that goes in the key's URL. Only a hash of the secret is
 // kept (in the sealed index).
-type Phones struct {
-	store Settings
-	mu    sync.RWMutex
-	list  []Phone
-	err   error
-}
+type Phones struct{ l *list[Phone] }
 
 // Phone is one registered phone.
 type Phone struct {
@@ -48,12 +40,11 @@ var (
 // LoadPhones reads the registered phones; a list that does not read
 // accepts no key (and says why).
 func LoadPhones(store Settings) (*Phones, error) {
-	p := &Phones{store: store}
-	if _, err := store.Setting(settingPhones, &p.list); err != nil {
-		p.err = err
-		return p, fmt.Errorf("optout: the phones do not read: %w", err)
+	l, err := loadList[Phone](store, settingPhones)
+	if err != nil {
+		err = fmt.Errorf("optout: the phones do not read: %w", err)
 	}
-	return p, nil
+	return &Phones{l}, err
 }
 
 func secretHash(s string) string {
@@ -70,7 +61,7 @@ func (p *Phones) Add(by, ext string, addr netip.Addr) (string, error) {
 	var b [18]byte
 	rand.Read(b[:])
 	secret := base64.RawURLEncoding.EncodeToString(b[:])
-	err := p.change(by, "phone-add", ext, addr.String(), func(list []Phone) ([]Phone, error) {
+	err := p.l.change(by, "phone-add", "extension "+ext, addr.String(), func(list []Phone) ([]Phone, error) {
 		list = slices.DeleteFunc(list, func(x Phone) bool { return x.Extension == ext })
 		list = append(list, Phone{Extension: ext, Addr: addr.Unmap(), Secret: secretHash(secret), By: by, At: time.Now().UTC()})
 		slices.SortFunc(list, func(a, b Phone) int { return strings.Compare(a.Extension, b.Extension) })
@@ -81,7 +72,7 @@ func (p *Phones) Add(by, ext string, addr netip.Addr) (string, error) {
 
 // Remove unregisters a phone.
 func (p *Phones) Remove(by, ext string) error {
-	return p.change(by, "phone-remove", ext, "", func(list []Phone) ([]Phone, error) {
+	return p.l.change(by, "phone-remove", "extension "+ext, "", func(list []Phone) ([]Phone, error) {
 		n := len(list)
 		list = slices.DeleteFunc(list, func(x Phone) bool { return x.Extension == ext })
 		if len(list) == n {
@@ -92,49 +83,22 @@ func (p *Phones) Remove(by, ext string) error {
 }
 
 // List returns the phones (their secrets' hashes only).
-func (p *Phones) List() []Phone {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return slices.Clone(p.list)
-}
+func (p *Phones) List() []Phone { return p.l.all() }
 
 // Check accepts a key's request from addr for ext with secret.
 func (p *Phones) Check(ext string, addr netip.Addr, secret string) error {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.err != nil {
-		return p.err
-	}
-	i := slices.IndexFunc(p.list, func(x Phone) bool { return x.Extension == ext })
-	if i < 0 {
-		return ErrUnknownPhone
-	}
-	ph := p.list[i]
-	if addr.Unmap() != ph.Addr {
-		return ErrWrongAddress
-	}
-	if subtle.ConstantTimeCompare([]byte(secretHash(secret)), []byte(ph.Secret)) != 1 {
-		return ErrWrongSecret
-	}
-	return nil
-}
-
-func (p *Phones) change(by, action, ext, why string, fn func([]Phone) ([]Phone, error)) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.err != nil {
-		return p.err
-	}
-	list, err := fn(slices.Clone(p.list))
-	if err != nil {
-		return err
-	}
-	if _, err := p.store.Audit(index.Entry{Who: by, Action: action, Target: "extension " + ext, Why: why}); err != nil {
-		return err
-	}
-	if err := p.store.PutSetting(settingPhones, list); err != nil {
-		return err
-	}
-	p.list = list
-	return nil
+	return p.l.read(func(list []Phone) error {
+		i := slices.IndexFunc(list, func(x Phone) bool { return x.Extension == ext })
+		if i < 0 {
+			return ErrUnknownPhone
+		}
+		ph := list[i]
+		if addr.Unmap() != ph.Addr {
+			return ErrWrongAddress
+		}
+		if subtle.ConstantTimeCompare([]byte(secretHash(secret)), []byte(ph.Secret)) != 1 {
+			return ErrWrongSecret
+		}
+		return nil
+	})
 }

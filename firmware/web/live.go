@@ -98,7 +98,7 @@ func optOutAnswer(err error) error {
 
 func (s *Server) optOut(u *who, id, reason string) (optout.Result, error) {
 	if s.cfg.OptOut == nil {
-		return optout.Result{}, errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+		return optout.Result{}, errNotRunning
 	}
 	why := "asked on the live-calls page"
 	if reason = strings.TrimSpace(reason); reason != "" {
@@ -182,7 +182,7 @@ func (s *Server) dnrPage(w http.ResponseWriter, r *http.Request, u *who) error {
 
 func (s *Server) showDNR(w http.ResponseWriter, r *http.Request, u *who, code int, data map[string]any) error {
 	if s.cfg.DoNotRecord == nil {
-		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+		return errNotRunning
 	}
 	if data == nil {
 		data = map[string]any{}
@@ -194,7 +194,7 @@ func (s *Server) showDNR(w http.ResponseWriter, r *http.Request, u *who, code in
 
 func (s *Server) dnrAdd(w http.ResponseWriter, r *http.Request, u *who) error {
 	if s.cfg.DoNotRecord == nil {
-		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+		return errNotRunning
 	}
 	raw, reason := strings.TrimSpace(r.PostFormValue("number")), strings.TrimSpace(r.PostFormValue("reason"))
 	number := s.cfg.Plan.E164(raw)
@@ -213,7 +213,7 @@ func (s *Server) dnrAdd(w http.ResponseWriter, r *http.Request, u *who) error {
 
 func (s *Server) dnrRemove(w http.ResponseWriter, r *http.Request, u *who) error {
 	if s.cfg.DoNotRecord == nil {
-		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+		return errNotRunning
 	}
 	why := strings.TrimSpace(r.PostFormValue("why"))
 	if why == "" || len(why) > 200 {

@@ -184,7 +184,7 @@ func (s *Server) phonesPage(w http.ResponseWriter, r *http.Request, u *who) erro
 
 func (s *Server) showPhones(w http.ResponseWriter, r *http.Request, u *who, code int, data map[string]any) error {
 	if s.cfg.Phones == nil {
-		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+		return errNotRunning
 	}
 	if data == nil {
 		data = map[string]any{}
@@ -196,7 +196,7 @@ func (s *Server) showPhones(w http.ResponseWriter, r *http.Request, u *who, code
 
 func (s *Server) addPhone(w http.ResponseWriter, r *http.Request, u *who) error {
 	if s.cfg.Phones == nil {
-		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+		return errNotRunning
 	}
 	ext := strings.TrimSpace(r.PostFormValue("extension"))
 	addr, err := netip.ParseAddr(strings.TrimSpace(r.PostFormValue("addr")))
@@ -212,7 +212,7 @@ func (s *Server) addPhone(w http.ResponseWriter, r *http.Request, u *who) error 
 
 func (s *Server) removePhone(w http.ResponseWriter, r *http.Request, u *who) error {
 	if s.cfg.Phones == nil {
-		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+		return errNotRunning
 	}
 	if err := s.cfg.Phones.Remove(u.name, r.PostFormValue("extension")); errors.Is(err, optout.ErrUnknownPhone) {
 		return errorf(http.StatusNotFound, "No such phone.")

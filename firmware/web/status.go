@@ -146,7 +146,7 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 // ackFault acknowledges the warning of a reboot by the watchdog.
 func (s *Server) ackFault(w http.ResponseWriter, r *http.Request, u *who) error {
 	if s.cfg.AckFault == nil {
-		return errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+		return errNotRunning
 	}
 	if err := s.cfg.AckFault(u.name); err != nil {
 		return errorf(http.StatusConflict, "Nothing to acknowledge: %v.", err)

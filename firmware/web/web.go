@@ -305,7 +305,10 @@ var (
 	errNotFound  = errorf(http.StatusNotFound, "Not found.")
 	errNoCall    = errorf(http.StatusNotFound, "No such call.")
 	errForbidden = errorf(http.StatusForbidden, "Your role does not allow this.")
-	errCSRF      = errorf(http.StatusForbidden, "The form has expired or did not come from this page: reload the page and try again.")
+	// errNotRunning: the page runs without the recorder (it is stopping,
+	// or a tool serves the page alone).
+	errNotRunning = errorf(http.StatusServiceUnavailable, "The recorder is not running.")
+	errCSRF       = errorf(http.StatusForbidden, "The form has expired or did not come from this page: reload the page and try again.")
 )
 
 // headers are set on every answer. The policy allows the page's own

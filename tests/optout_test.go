@@ -646,3 +646,137 @@ func TestOptOutByInbandDTMF(t *testing.T) {
 		t.Errorf("daemon exit: %v", err)
 	}
 }
+
+// infoKeys keys * then 9 by SIP INFO (application/dtmf-relay), each
+// answered by the far end.
+const infoKeys = `  <send><![CDATA[
+INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:FROM@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 INFO
+Contact: sip:FROM@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal=*
+Duration=160
+]]></send>
+  <recv response="200"/>
+  <pause milliseconds="500"/>
+  <send><![CDATA[
+INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:FROM@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 3 INFO
+Contact: sip:FROM@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal=9
+Duration=160
+]]></send>
+  <recv response="200"/>`
+
+// uasInfo is SIPp's built-in UAS that also answers two INFOs.
+const uasInfo = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="UAS answering INFO">
+  <recv request="INVITE"/>
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8
+a=rtpmap:8 PCMA/8000
+]]></send>
+  <recv request="ACK" optional="true"/>
+  <recv request="INFO"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <recv request="INFO"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+`
+
+// TestOptOutBySIPInfo: the practice side keys *9 by SIP INFO.
+func TestOptOutBySIPInfo(t *testing.T) {
+	needRoot(t)
+	needTool(t, "sipp")
+	b := newBox(t)
+	_, stop, _ := b.startDaemon()
+	dir := t.TempDir()
+	os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap"))
+	uac := strings.NewReplacer("FROM", "201", "KEYS", infoKeys, "CSeq: 2 BYE", "CSeq: 4 BYE").Replace(dtmfScenario)
+	os.WriteFile(filepath.Join(dir, "uac.xml"), []byte(uac), 0o644)
+	os.WriteFile(filepath.Join(dir, "uas.xml"), []byte(uasInfo), 0o644)
+	uasCmd := exec.Command("sipp", "-sf", "uas.xml", "-i", "127.0.0.1", "-p", "5800", "-mi", "127.0.0.1", "-mp", "15800", "-rtp_echo", "-m", "1", "-timeout", "60s", "-nostdin")
+	uasCmd.Dir = dir
+	if err := uasCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer uasCmd.Process.Kill()
+	uacCmd := exec.Command("sipp", "-sf", "uac.xml", "127.0.0.1:5800", "-s", "01632961101", "-i", "127.0.0.1", "-p", "5801", "-mi", "127.0.0.1", "-m", "1", "-timeout", "60s", "-nostdin")
+	uacCmd.Dir = dir
+	if out, err := uacCmd.CombinedOutput(); err != nil {
+		t.Logf("sipp uac: %v\n%s", err, out)
+	}
+	var call storedCall
+	waitFor(t, "the call to end", 20*time.Second, func() bool {
+		for _, c := range b.calls() {
+			if slices.Contains(c.Numbers, "+441632961101") {
+				call = c
+			}
+		}
+		return call.EndReason != ""
+	})
+	b.checkOptedOut(call.ID)
+	if err := stop(); err != nil {
+		t.Errorf("daemon exit: %v", err)
+	}
+}

@@ -212,6 +212,9 @@ func TestDiskFillsMidCall(t *testing.T) {
 	if c.Recording.State != "failed" || c.Recording.Size == 0 {
 		t.Errorf("recording %+v; want failed, with what was written before", c.Recording)
 	}
+	if !strings.Contains(log.String(), "led=fault_red on=true") {
+		t.Error("the red fault LED never lit while recording was impossible")
+	}
 	out := filepath.Join(b.dir, "call.mp3")
 	b.must("export", "-call", c.ID, "-out", out) // the daemon still runs
 	if l, _ := decodeMP3(t, out); len(l) < 16000 {

@@ -235,7 +235,7 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 			OptOutRecent: opt.Lit(),
 			Choosing:     opt.Choosing(),
 			Warning:      len(warnings()) > 0,
-			Critical:     st.DiskFull || stalled,
+			Critical:     st.DiskFull || st.Unwritable || stalled,
 		}, Alive: !stalled}
 	}
 	col.Lights = pnl.Shown

@@ -71,6 +71,7 @@ type Archive struct {
 	lastPurge time.Time         // when the retention purge last ran whole
 	checked   map[string]string // recordings whose hash matched: id → file id/hash
 	beat      atomic.Int64      // the disk worker's last round, unix nanoseconds
+	failedAt  atomic.Int64      // the last failed write to the vault, unix nanoseconds
 }
 
 // Open opens (creating) the data directory, its vault and its index,

@@ -569,3 +569,26 @@ func TestPlayMemoIsBoundToFileAndHash(t *testing.T) {
 		t.Errorf("CheckRecording = %v, want ErrHashMismatch", err)
 	}
 }
+
+// TestUnwritable: a failed write to the vault makes the archive say that
+// recording is impossible, for a minute.
+func TestUnwritable(t *testing.T) {
+	now := t0
+	a := openTest(t, t.TempDir(), func(c *Config) { c.Now = func() time.Time { return now } })
+	if a.State().Unwritable {
+		t.Fatal("a new archive is unwritable")
+	}
+	w, err := a.Create(record("u", t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.fail(errors.New("input/output error"))
+	if !a.State().Unwritable {
+		t.Error("a failed write does not show")
+	}
+	now = now.Add(2 * time.Minute)
+	if a.State().Unwritable {
+		t.Error("a failure two minutes old still shows")
+	}
+	w.Close()
+}

@@ -51,13 +51,18 @@ func (a *Archive) CheckDisk() bool {
 type State struct {
 	Recording int  // recordings being written
 	DiskFull  bool // new recordings are refused
+	// Unwritable: a write to the vault failed in the last minute
+	// (recording is impossible, whatever the free space says).
+	Unwritable bool
 }
 
 // State returns the recordings in progress and the disk-full fault.
 func (a *Archive) State() State {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return State{Recording: a.open, DiskFull: a.diskFull}
+	failed := a.failedAt.Load()
+	return State{Recording: a.open, DiskFull: a.diskFull,
+		Unwritable: failed != 0 && a.cfg.Now().Sub(time.Unix(0, failed)) < time.Minute}
 }
 
 // Disk is the data disk's state for the status page.

@@ -118,6 +118,7 @@ type Writer struct {
 var _ io.WriteCloser = (*Writer)(nil)
 
 func (w *Writer) fail(err error) {
+	w.a.failedAt.Store(w.a.cfg.Now().UnixNano())
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err == nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -251,13 +252,31 @@ func runAudit(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
 
 // runKeys handles `keys init`, `keys rotate` and `keys export-recovery`.
 func runKeys(args []string, log *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) error {
-	const use = "keys: usage: recorderd keys init | rotate | export-recovery -out FILE"
+	const use = "keys: usage: recorderd keys init | rotate | export-recovery -out FILE | device-public"
 	if len(args) > 0 && isHelp(args[0]) {
 		fmt.Fprintln(stderr, use)
 		return flag.ErrHelp
 	}
-	if len(args) == 0 || (args[0] != "init" && args[0] != "rotate" && args[0] != "export-recovery") {
+	if len(args) == 0 || (args[0] != "init" && args[0] != "rotate" && args[0] != "export-recovery" && args[0] != "device-public") {
 		return usageError{use}
+	}
+	if args[0] == "device-public" {
+		fs := newFlags("keys device-public", stderr)
+		load := storageFlags(fs)
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		a, _, err := openArchive(load, log)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		pub, err := a.DevicePublic()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(pub))
+		return nil
 	}
 	if args[0] == "init" {
 		fs := newFlags("keys init", stderr)

@@ -63,6 +63,7 @@ commands:
   keys     make the first key (init), rotate it, or export a recovery copy
   hold     put a call under a legal hold (release lifts one); both audited
   index    rebuild the index from the recordings alone (index rebuild)
+  bundle   verify a case's bundle offline (bundle verify -pub KEY FILE.zip)
   optout   opt a live call out of recording (the running daemon does it; audited)
   users    manage the web page's accounts: add, list, disable, enable, reset, token
   status   print the running daemon's status (disk, faults, counters, web certificate)
@@ -104,6 +105,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runHold(cmd, args, log, stdout, stderr)
 	case "index":
 		return runIndex(args, log, stdout, stderr)
+	case "bundle":
+		return runBundle(args, stdout, stderr)
 	case "optout":
 		return runOptOut(args, stdout, stderr, log)
 	case "users":

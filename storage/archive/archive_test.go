@@ -592,3 +592,29 @@ func TestUnwritable(t *testing.T) {
 	}
 	w.Close()
 }
+
+// TestDeviceKey: the box's signing key is made once, kept sealed, and
+// survives a rotation of the key-encryption key.
+func TestDeviceKey(t *testing.T) {
+	dir := t.TempDir()
+	a := openTest(t, dir)
+	k1, err := a.DeviceKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, _ := a.DeviceKey()
+	if !k1.Equal(k2) {
+		t.Fatal("a second call made another key")
+	}
+	blob, _ := os.ReadFile(filepath.Join(dir, "data", "device.key"))
+	if bytes.Contains(blob, k1.Seed()) {
+		t.Error("device.key holds the key in clear")
+	}
+	if _, err := a.Rotate(Access{Who: "tech", Why: "yearly"}); err != nil {
+		t.Fatal(err)
+	}
+	k3, err := a.DeviceKey()
+	if err != nil || !k3.Equal(k1) {
+		t.Errorf("after a rotation: %v, same key %v", err, k3.Equal(k1))
+	}
+}

@@ -1,10 +1,13 @@
 package archive
 
 import (
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"unicode"
 	"unicode/utf8"
 
@@ -72,6 +75,12 @@ func (a *Archive) Rotate(acc Access) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	var device ed25519.PrivateKey // re-sealed after the rotation, if there is one
+	if _, err := os.Stat(filepath.Join(a.cfg.DataDir, deviceKeyFile)); err == nil {
+		if device, err = a.DeviceKey(); err != nil {
+			return 0, err
+		}
+	}
 	// Save the new key with the old one first, so a crash mid-way can
 	// still read every file; then drop the old key.
 	a.keys.Old = append([]vault.Key{a.keys.Current}, a.keys.Old...)
@@ -82,6 +91,9 @@ func (a *Archive) Rotate(acc Access) (int, error) {
 	n, err := a.vault.Rewrap()
 	if err == nil {
 		err = a.resealIndexKey()
+	}
+	if err == nil {
+		err = a.resealDeviceKey(device)
 	}
 	if err != nil {
 		return n, fmt.Errorf("archive: keys rotate: %w (the key file keeps both keys; run again)", err)

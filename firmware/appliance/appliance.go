@@ -173,10 +173,10 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	sink := recording.New(a, recording.Config{Mix: mixCfg, Track: c.Box.Calls.Track(), DoNotRecord: dnr, OnEvent: onEvent}, log)
 	pcfg := sink.Pipeline()
 	pcfg.OnRTP = func(st *track.Stream, fromCaller bool, d *capture.Datagram) {
-		call := st.Leg().Call()
-		if len(d.Payload) < 2 {
+		if !ears.Listening() || len(d.Payload) < 2 { // per packet: nothing more unless someone listens
 			return
 		}
+		call := st.Leg().Call()
 		codec, ok := st.Codec(d.Payload[1] & 0x7f)
 		if !ok {
 			return

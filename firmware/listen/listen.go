@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -41,6 +42,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session // by id
+	active   atomic.Int32        // len(sessions): the capture goroutine's fast check
 }
 
 type session struct {
@@ -150,15 +152,23 @@ func (s *Service) Start(call, codec, who, reason, offer string) (answer, id stri
 	})
 	s.mu.Lock()
 	s.sessions[ss.id] = ss
+	s.active.Store(int32(len(s.sessions)))
 	s.mu.Unlock()
 	s.log.Info("listening in", "call_id", call, "user", who, "codec", codec)
 	return pc.LocalDescription().SDP, ss.id, nil
 }
 
+// Listening says whether anyone listens to any call: the capture
+// goroutine asks it for every packet, so it is one atomic load.
+func (s *Service) Listening() bool { return s.active.Load() > 0 }
+
 // Packet passes one RTP packet of a call's audio to whoever listens to
 // it: outside says which party sent it; codec is its payload's codec
 // name. It runs on the capture goroutine and never blocks on a browser.
 func (s *Service) Packet(call string, outside bool, codec string, raw []byte) {
+	if !s.Listening() {
+		return
+	}
 	s.mu.Lock()
 	var to []*session
 	for _, ss := range s.sessions {
@@ -218,6 +228,7 @@ func (s *Service) end(id, why string) {
 	s.mu.Lock()
 	ss := s.sessions[id]
 	delete(s.sessions, id)
+	s.active.Store(int32(len(s.sessions)))
 	s.mu.Unlock()
 	if ss == nil {
 		return

@@ -32,6 +32,7 @@ var (
 type Pipeline interface {
 	OptOut(id string) ([]string, error)
 	Live() []pipeline.LiveCall
+	OptedOutLive() bool
 }
 
 // Archive is where recordings are kept.
@@ -148,15 +149,7 @@ func (s *Service) Lit() bool {
 	s.mu.Lock()
 	recent := !s.last.IsZero() && s.Now().Sub(s.last) < LitFor
 	s.mu.Unlock()
-	if recent {
-		return true
-	}
-	for _, c := range s.p.Live() {
-		if c.OptedOut {
-			return true
-		}
-	}
-	return false
+	return recent || s.p.OptedOutLive()
 }
 
 // ServeRequests carries out, every interval, the opt-outs that commands

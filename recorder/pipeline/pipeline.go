@@ -288,6 +288,22 @@ func (p *Pipeline) OptOut(id string) ([]string, error) {
 	return ids, nil
 }
 
+// OptedOutLive says whether a call in progress was opted out (the
+// panel's LED asks it eight times a second: it allocates nothing).
+func (p *Pipeline) OptedOutLive() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rec == nil {
+		return false
+	}
+	for _, c := range p.tr.Active() {
+		if p.rec.IsOptedOut(c.ConversationID) {
+			return true
+		}
+	}
+	return false
+}
+
 // LiveCall is a call in progress, as the live-calls page shows it.
 type LiveCall struct {
 	ID             string      `json:"id"`

@@ -305,7 +305,7 @@ func TestOptOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := p.Live()
-	if len(live) != 2 || live[0].OptedOut {
+	if len(live) != 2 || live[0].OptedOut || p.OptedOutLive() {
 		t.Fatalf("Live = %+v", live)
 	}
 	if _, err := p.OptOut("nope"); !errors.Is(err, pipeline.ErrNotLive) {
@@ -323,7 +323,7 @@ func TestOptOut(t *testing.T) {
 	if _, err := p.OptOut(live[0].ID); !errors.Is(err, pipeline.ErrOptedOut) {
 		t.Errorf("a second opt-out = %v, want ErrOptedOut", err)
 	}
-	if !p.Live()[0].OptedOut {
+	if !p.Live()[0].OptedOut || !p.OptedOutLive() {
 		t.Error("Live does not show the opt-out")
 	}
 	if err := p.Run(context.Background(), reader(t, pcapOf(t, frames[cut:]))); err != nil {

@@ -69,6 +69,8 @@ type Archive struct {
 	diskFull  bool              // the reserve was reached: new recordings are refused
 	open      int               // recordings being written
 	lastPurge time.Time         // when the retention purge last ran whole
+	rate      float64           // bytes recorded per day over the last week (weekRate's)
+	rateAt    time.Time         // when rate was read
 	checked   map[string]string // recordings whose hash matched: id → file id/hash
 	beat      atomic.Int64      // the disk worker's last round, unix nanoseconds
 	failedAt  atomic.Int64      // the last failed write to the vault, unix nanoseconds

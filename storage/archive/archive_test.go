@@ -618,3 +618,22 @@ func TestDeviceKey(t *testing.T) {
 		t.Errorf("after a rotation: %v, same key %v", err, k3.Equal(k1))
 	}
 }
+
+// TestDiskRateRead: the week's recording rate is read from the index at
+// most once a minute, then again.
+func TestDiskRateRead(t *testing.T) {
+	a := openTest(t, t.TempDir())
+	write(t, a, "r1", audio("r1", 7000))
+	now := t0.Add(time.Hour)
+	first := a.Disk(now).BytesPerDay
+	if first != 1000 {
+		t.Fatalf("rate %v, want 1000 bytes a day (7000 in a week)", first)
+	}
+	write(t, a, "r2", audio("r2", 7000))
+	if got := a.Disk(now.Add(10 * time.Second)).BytesPerDay; got != first {
+		t.Errorf("the rate was read again within the minute: %v", got)
+	}
+	if got := a.Disk(now.Add(2 * time.Minute)).BytesPerDay; got != 2000 {
+		t.Errorf("after a minute the rate is %v, want 2000", got)
+	}
+}

@@ -79,19 +79,44 @@ type Disk struct {
 func (a *Archive) Disk(now time.Time) Disk {
 	free, total, _ := a.space()
 	d := Disk{FreeBytes: free, TotalBytes: total, ReserveBytes: a.cfg.Reserve, Full: a.State().DiskFull, DaysLeft: -1}
+	perDay, ok := a.weekRate(now)
+	if !ok {
+		return d
+	}
+	d.BytesPerDay = perDay
+	if perDay > 0 {
+		d.DaysLeft = max(float64(free-a.cfg.Reserve), 0) / perDay
+	}
+	return d
+}
+
+// rateFor is how long the last week's recording rate is kept before it
+// is read again: the status page, the panel's checks and the status file
+// all ask for it, and reading a week of the index each time is waste.
+const rateFor = time.Minute
+
+// weekRate is the bytes recorded per day over the last week, read from
+// the index at most once per rateFor.
+func (a *Archive) weekRate(now time.Time) (float64, bool) {
+	a.mu.Lock()
+	if !a.rateAt.IsZero() && now.Sub(a.rateAt) < rateFor && !now.Before(a.rateAt) {
+		r := a.rate
+		a.mu.Unlock()
+		return r, true
+	}
+	a.mu.Unlock()
 	week, err := a.index.Find(index.Query{From: now.Add(-7 * 24 * time.Hour)})
 	if err != nil {
-		return d
+		return 0, false
 	}
 	var bytes int64
 	for _, r := range week {
 		bytes += r.Recording.Size
 	}
-	d.BytesPerDay = float64(bytes) / 7
-	if bytes > 0 {
-		d.DaysLeft = max(float64(free-a.cfg.Reserve), 0) / d.BytesPerDay
-	}
-	return d
+	a.mu.Lock()
+	a.rate, a.rateAt = float64(bytes)/7, now
+	a.mu.Unlock()
+	return float64(bytes) / 7, true
 }
 
 // WatchDisk checks the free space every interval until ctx is done, so the

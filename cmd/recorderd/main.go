@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "bundle":
 		return runBundle(args, stdout, stderr)
 	case "optout":
-		return runOptOut(args, stdout, stderr, log)
+		return runOptOut(ctx, args, stdout, stderr, log)
 	case "users":
 		return runUsers(args, stdout, stderr, log)
 	case "status":

@@ -1,19 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
+	"callrec/firmware/optout"
 	"callrec/storage/archive"
-	"callrec/storage/index"
 )
 
 // runOptOut asks the running daemon to opt a live call out of recording
 // (the same as the web page's button), and prints its answer.
-func runOptOut(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
+func runOptOut(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs := newFlags("optout", stderr)
 	load := storageFlags(fs)
 	call := fs.String("call", "", "the call's id (or its conversation's)")
@@ -22,12 +23,9 @@ func runOptOut(args []string, stdout, stderr io.Writer, log *slog.Logger) error 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *call == "" {
-		return usageError{"optout: give -call ID"}
-	}
 	acc := access()
-	if acc.Why == "" {
-		return usageError{"optout: give -why (the caller asked…), for the audit log"}
+	if *call == "" || acc.Why == "" {
+		return usageError{"optout: give -call ID and -why (the caller asked…), for the audit log"}
 	}
 	a, cfg, err := openArchive(load, log)
 	if err != nil {
@@ -37,26 +35,10 @@ func runOptOut(args []string, stdout, stderr io.Writer, log *slog.Logger) error 
 	if running, err := archive.Running(cfg.Storage.DataDir); err != nil || !running {
 		return errors.New("optout: the daemon is not running: a call is recorded, and opted out, only while it runs")
 	}
-	ix := a.Index()
-	req, err := ix.AddRequest(index.Request{Action: "optout", Call: *call, Who: acc.Who, Why: acc.Why, At: time.Now().UTC()})
+	answer, err := optout.Ask(ctx, a.Index(), *call, acc.Who, acc.Why, *wait)
 	if err != nil {
 		return err
 	}
-	defer ix.DeleteRequest(req.ID)
-	deadline := time.Now().Add(*wait)
-	for time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		r, err := ix.Request(req.ID)
-		if err != nil {
-			return err
-		}
-		if r.Done {
-			if r.Err != "" {
-				return fmt.Errorf("optout: %s", r.Err)
-			}
-			fmt.Fprintln(stdout, r.Answer)
-			return nil
-		}
-	}
-	return fmt.Errorf("optout: the daemon did not answer within %v", *wait)
+	fmt.Fprintln(stdout, answer)
+	return nil
 }

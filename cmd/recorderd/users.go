@@ -73,15 +73,7 @@ func runUsers(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tROLE\tSTATE\tTOTP\tLAST SIGN-IN")
 		for _, u := range list {
-			state := "active"
-			switch {
-			case u.Disabled:
-				state = "disabled"
-			case time.Now().Before(u.LockedUntil):
-				state = "locked until " + u.LockedUntil.Local().Format("15:04")
-			case u.MustChange:
-				state = "one-time password"
-			}
+			state := users.State(u, time.Now())
 			last := "never"
 			if !u.LastSignIn.IsZero() {
 				last = u.LastSignIn.Local().Format("2006-01-02 15:04")

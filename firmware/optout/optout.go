@@ -242,3 +242,47 @@ func (s *Service) RunButton(ctx context.Context, wait func(context.Context) erro
 		s.log.Info("panel button pressed", "result", what)
 	}
 }
+
+// Asker is where a command beside the daemon leaves its request and reads
+// the answer (the index).
+type Asker interface {
+	AddRequest(index.Request) (index.Request, error)
+	Request(id string) (index.Request, error)
+	DeleteRequest(id string) error
+}
+
+// Ask has the running daemon opt a call out (as ServeRequests carries
+// out), waiting up to wait for its answer, which it returns. A refusal is
+// the daemon's reason, as an error.
+func Ask(ctx context.Context, ix Asker, call, who, why string, wait time.Duration) (string, error) {
+	if strings.TrimSpace(why) == "" {
+		return "", archive.ErrNoAccountable
+	}
+	req, err := ix.AddRequest(index.Request{Action: "optout", Call: call, Who: who, Why: why, At: time.Now().UTC()})
+	if err != nil {
+		return "", err
+	}
+	defer ix.DeleteRequest(req.ID)
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.After(wait)
+	for {
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-deadline:
+			return "", fmt.Errorf("optout: the daemon did not answer within %v", wait)
+		case <-t.C:
+		}
+		r, err := ix.Request(req.ID)
+		if err != nil {
+			return "", err
+		}
+		if r.Done {
+			if r.Err != "" {
+				return "", errors.New(r.Err) // the daemon's own words
+			}
+			return r.Answer, nil
+		}
+	}
+}

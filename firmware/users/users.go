@@ -416,3 +416,18 @@ func checkPassword(encoded, pw string) bool {
 	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
+
+// State says where an account stands, in words, for the list of users:
+// disabled, locked (until when), waiting for its one-time password to be
+// changed, or active.
+func State(u index.User, now time.Time) string {
+	switch {
+	case u.Disabled:
+		return "disabled"
+	case now.Before(u.LockedUntil):
+		return "locked until " + u.LockedUntil.Local().Format("15:04")
+	case u.MustChange:
+		return "one-time password"
+	}
+	return "active"
+}

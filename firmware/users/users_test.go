@@ -185,3 +185,17 @@ func TestTokens(t *testing.T) {
 		t.Errorf("the index file holds the token or the account in clear (%v)", err)
 	}
 }
+
+func TestState(t *testing.T) {
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	for want, u := range map[string]index.User{
+		"active":            {},
+		"disabled":          {Disabled: true, MustChange: true},
+		"one-time password": {MustChange: true},
+		"locked until " + now.Add(time.Hour).Local().Format("15:04"): {LockedUntil: now.Add(time.Hour), MustChange: true},
+	} {
+		if got := users.State(u, now); got != want {
+			t.Errorf("State(%+v) = %q, want %q", u, got, want)
+		}
+	}
+}

@@ -57,8 +57,9 @@ var funcs = template.FuncMap{
 		}
 		return "unknown"
 	},
-	"join": strings.Join,
-	"has":  func(list []string, v string) bool { return slices.Contains(list, v) },
+	"join":      strings.Join,
+	"userState": users.State,
+	"has":       func(list []string, v string) bool { return slices.Contains(list, v) },
 	"secs": func(s int64) string {
 		if s < 0 {
 			s = 0

@@ -271,6 +271,8 @@ func (a *Archive) openFile(r *index.Record, fresh bool) (rd *vault.Reader, parti
 		return nil, false, fmt.Errorf("%w: call %s on %s", ErrPurged, id, r.Purged.Format("2006-01-02"))
 	case r.Recording.State == index.StateOptedOut:
 		return nil, false, fmt.Errorf("%w (call %s)", ErrOptedOut, id)
+	case r.Recording.State == index.StateErased:
+		return nil, false, fmt.Errorf("%w (call %s)", ErrErased, id)
 	case !r.Recording.State.HasAudio():
 		return nil, false, fmt.Errorf("%w: call %s", ErrNoAudio, id)
 	}

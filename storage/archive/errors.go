@@ -12,6 +12,9 @@ var (
 	// its audio was discarded.
 	ErrOptedOut        = errors.New("archive: the call was opted out of recording during the call: its audio was discarded")
 	ErrAlreadyOptedOut = errors.New("archive: the call is already opted out")
+	// ErrErased: an erasure case destroyed the recording inside its
+	// retention (an objection upheld).
+	ErrErased = errors.New("archive: the recording was erased by an erasure case")
 	ErrHashMismatch    = errors.New("archive: the recording does not match the SHA-256 in the index")
 	ErrNoAccountable   = errors.New("archive: who and why are required for the audit log")
 	ErrNoKeyFile       = errors.New("archive: no key file")

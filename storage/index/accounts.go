@@ -315,14 +315,14 @@ func (ix *Index) Annotated(match func(Annotation) bool) (map[string]bool, error)
 	return out, nil
 }
 
-// SalvageAccounts copies the users, tokens, settings and notes of an old
-// index file sealed under the same key (one being rebuilt) into this one:
-// every value that opens. It returns how many it copied.
+// SalvageAccounts copies the users, tokens, settings, notes, cases and
+// access grants of an old index file sealed under the same key (one being
+// rebuilt) into this one: every value that opens. It returns how many it copied.
 func (ix *Index) SalvageAccounts(oldPath string) (int, error) {
 	type kv struct{ bucket, k, v []byte }
 	var raw []kv
 	err := viewOld(oldPath, func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bUsers, bTokens, bSettings, bNotes} {
+		for _, name := range [][]byte{bUsers, bTokens, bSettings, bNotes, []byte(Cases), []byte(Grants)} {
 			b := tx.Bucket(name)
 			if b == nil {
 				continue

@@ -70,10 +70,13 @@ const (
 	StateFailed    State = "failed"    // the disk failed while writing; what was written is readable
 	StateShredded  State = "shredded"  // crypto-shredded at the end of its retention
 	StateOptedOut  State = "opted_out" // a party asked, during the call, not to be recorded: the audio was crypto-shredded
+	StateErased    State = "erased"    // crypto-shredded inside its retention by an erasure case (an objection upheld)
 )
 
 // HasAudio reports whether a recording in this state has a vault file.
-func (s State) HasAudio() bool { return s != StateNone && s != StateShredded && s != StateOptedOut }
+func (s State) HasAudio() bool {
+	return s != StateNone && s != StateShredded && s != StateOptedOut && s != StateErased
+}
 
 // Recording is the state of a call's audio in the vault.
 type Recording struct {
@@ -281,6 +284,11 @@ func (ix *Index) setUp(tx *bolt.Tx) error {
 	}
 	for _, b := range [][]byte{bCalls, bByTime, bByNumber, bByExt, bHolds, bAudit, bLive, bBySource, bUsers, bTokens, bSettings, bNotes, bRequests} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	for _, k := range docKinds {
+		if _, err := tx.CreateBucketIfNotExists([]byte(k)); err != nil {
 			return err
 		}
 	}
@@ -678,7 +686,51 @@ func prefixEnd(p []byte) []byte {
 // the read error) before shred is called; so does a failed shred, which
 // leaves the record as it was.
 func (ix *Index) Purge(id string, at time.Time, shred func() error) error {
-	err := ix.update(func(tx *bolt.Tx) error {
+	err := ix.end(id, shred, func(r *Record) bool {
+		if !r.Purged.IsZero() {
+			return false
+		}
+		r.Purged = at
+		r.Recording.State = StateShredded
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("index: purge: %w", err)
+	}
+	return nil
+}
+
+// Erase ends a recording inside its retention, as an erasure case asks
+// (an objection upheld), with Purge's guarantees: a held call, or one
+// whose holds cannot be read, is refused before shred is called. The
+// record stays, its audio state erased. It returns the record as it was.
+func (ix *Index) Erase(id string, shred func() error) (*Record, error) {
+	var before *Record
+	err := ix.end(id, shred, func(r *Record) bool {
+		c := *r
+		c.Flags = slices.Clone(r.Flags)
+		before = &c
+		if !r.Recording.State.HasAudio() {
+			return false
+		}
+		r.Recording = Recording{State: StateErased, Duration: r.Recording.Duration, SHA256: r.Recording.SHA256}
+		r.Flags = append(slices.DeleteFunc(r.Flags, func(f string) bool { return f == FlagErased }), FlagErased)
+		return true
+	})
+	if err != nil {
+		return before, fmt.Errorf("index: erase: %w", err)
+	}
+	return before, nil
+}
+
+// FlagErased marks a call whose recording an erasure case destroyed.
+const FlagErased = "erased"
+
+// end shreds a call's audio and changes its record in one transaction,
+// unless it is held (or its holds cannot be read); change says whether
+// there is anything to do.
+func (ix *Index) end(id string, shred func() error, change func(*Record) bool) error {
+	return ix.update(func(tx *bolt.Tx) error {
 		hs, err := ix.holds(tx, id)
 		if err != nil {
 			return err
@@ -690,20 +742,14 @@ func (ix *Index) Purge(id string, at time.Time, shred func() error) error {
 		if err != nil {
 			return err
 		}
-		if !r.Purged.IsZero() {
+		if !change(r) {
 			return nil
 		}
 		if err := shred(); err != nil {
 			return err
 		}
-		r.Purged = at
-		r.Recording.State = StateShredded
 		return ix.put(tx, r)
 	})
-	if err != nil {
-		return fmt.Errorf("index: purge: %w", err)
-	}
-	return nil
 }
 
 // Check verifies the file's consistency (bbolt's own page checks), that

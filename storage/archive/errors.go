@@ -14,10 +14,10 @@ var (
 	ErrAlreadyOptedOut = errors.New("archive: the call is already opted out")
 	// ErrErased: an erasure case destroyed the recording inside its
 	// retention (an objection upheld).
-	ErrErased = errors.New("archive: the recording was erased by an erasure case")
-	ErrHashMismatch    = errors.New("archive: the recording does not match the SHA-256 in the index")
-	ErrNoAccountable   = errors.New("archive: who and why are required for the audit log")
-	ErrNoKeyFile       = errors.New("archive: no key file")
-	ErrWrongKey        = errors.New("archive: the key file does not hold this data directory's key")
-	ErrOpenDir         = errors.New("archive: a directory others can write to is refused")
+	ErrErased        = errors.New("archive: the recording was erased by an erasure case")
+	ErrHashMismatch  = errors.New("archive: the recording does not match the SHA-256 in the index")
+	ErrNoAccountable = errors.New("archive: who and why are required for the audit log")
+	ErrNoKeyFile     = errors.New("archive: no key file")
+	ErrWrongKey      = errors.New("archive: the key file does not hold this data directory's key")
+	ErrOpenDir       = errors.New("archive: a directory others can write to is refused")
 )

@@ -10,7 +10,7 @@ export CGO_ENABLED := 0
 
 # Debian packages the tests use: lame (reference encoder), ffmpeg and mpg123
 # (independent decoders).
-TEST_DEBS := lame ffmpeg mpg123 sox tshark sip-tester baresip chromium fonts-dejavu-core
+TEST_DEBS := lame ffmpeg mpg123 sox tshark sip-tester baresip chromium fonts-dejavu-core 7zip
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build test check bench bench-instructions run deps clean fuzz

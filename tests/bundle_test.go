@@ -34,10 +34,10 @@ func TestBundleVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := bundle.Source{File: bundle.File{CallID: "c1", Start: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)},
+	src := bundle.Source{File: bundle.File{CallID: "c1", Start: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}, Size: 1500,
 		Write: func(w io.Writer) error { _, err := w.Write(bytes.Repeat([]byte("mp3"), 500)); return err }}
 	var z bytes.Buffer
-	if _, err := bundle.Build(&z, bundle.Manifest{Case: "SAR-1", BuiltBy: "boss"}, []bundle.Source{src}, nil, key); err != nil {
+	if _, err := bundle.Build(&z, bundle.Manifest{Case: "SAR-1", BuiltBy: "boss"}, []bundle.Source{src}, nil, key, ""); err != nil {
 		t.Fatal(err)
 	}
 	good := filepath.Join(t.TempDir(), "sar.zip")

@@ -106,7 +106,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "index":
 		return runIndex(args, log, stdout, stderr)
 	case "bundle":
-		return runBundle(args, stdout, stderr)
+		return runBundle(args, stdin, stdout, stderr)
 	case "optout":
 		return runOptOut(ctx, args, stdout, stderr, log)
 	case "users":

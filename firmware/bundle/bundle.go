@@ -49,9 +49,10 @@ type File struct {
 }
 
 // Source is a recording to put in a bundle: its entry (Name and MP3SHA256
-// are filled in) and how to write its MP3.
+// are filled in), its MP3's size in bytes, and how to write it.
 type Source struct {
 	File
+	Size  int64
 	Write func(io.Writer) error
 }
 
@@ -69,27 +70,43 @@ func FileName(start time.Time, callID string) string {
 
 // Build writes the bundle to w: the recordings (each hashed as written),
 // cover (a printable letter, if not empty), the manifest and its
-// signature by key. It returns the manifest as signed.
-func Build(w io.Writer, m Manifest, sources []Source, cover []byte, key ed25519.PrivateKey) (Manifest, error) {
+// signature by key. With a password, every entry is encrypted with
+// AES-256 (see aeszip.go); the entries' names, which hold no number, stay
+// readable. It returns the manifest as signed.
+func Build(w io.Writer, m Manifest, sources []Source, cover []byte, key ed25519.PrivateKey, password string) (Manifest, error) {
 	z := zip.NewWriter(w)
 	m.Files = nil
 	m.Device = base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
+	create := func(name string, modified time.Time, size int64, write func(io.Writer) error) error {
+		if password != "" {
+			return createAES(z, name, modified, size, password, write)
+		}
+		zw, err := z.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: modified})
+		if err != nil {
+			return err
+		}
+		return write(zw)
+	}
 	for _, s := range sources {
 		f := s.File
 		f.Name = FileName(f.Start, f.CallID)
-		zw, err := z.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Store, Modified: f.Start})
-		if err != nil {
-			return m, fmt.Errorf("bundle: %w", err)
-		}
 		h := sha256.New()
-		if err := s.Write(io.MultiWriter(zw, h)); err != nil {
+		err := create(f.Name, f.Start, s.Size, func(zw io.Writer) error { return s.Write(io.MultiWriter(zw, h)) })
+		if err != nil {
 			return m, fmt.Errorf("bundle: %s: %w", f.Name, err)
 		}
 		f.MP3SHA256 = hex.EncodeToString(h.Sum(nil))
 		m.Files = append(m.Files, f)
 	}
+	add := func(name string, b []byte) error {
+		err := create(name, m.BuiltAt, int64(len(b)), func(zw io.Writer) error { _, err := zw.Write(b); return err })
+		if err != nil {
+			return fmt.Errorf("bundle: %s: %w", name, err)
+		}
+		return nil
+	}
 	if len(cover) > 0 {
-		if err := add(z, CoverName, cover); err != nil {
+		if err := add(CoverName, cover); err != nil {
 			return m, err
 		}
 	}
@@ -97,28 +114,17 @@ func Build(w io.Writer, m Manifest, sources []Source, cover []byte, key ed25519.
 	if err != nil {
 		return m, err
 	}
-	if err := add(z, ManifestName, b); err != nil {
+	if err := add(ManifestName, b); err != nil {
 		return m, err
 	}
 	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(key, b)) + "\n"
-	if err := add(z, SignatureName, []byte(sig)); err != nil {
+	if err := add(SignatureName, []byte(sig)); err != nil {
 		return m, err
 	}
 	if err := z.Close(); err != nil {
 		return m, fmt.Errorf("bundle: %w", err)
 	}
 	return m, nil
-}
-
-func add(z *zip.Writer, name string, b []byte) error {
-	w, err := z.Create(name)
-	if err == nil {
-		_, err = w.Write(b)
-	}
-	if err != nil {
-		return fmt.Errorf("bundle: %s: %w", name, err)
-	}
-	return nil
 }
 
 // ErrInvalid is a bundle that does not check; the message names the file.
@@ -136,8 +142,9 @@ func ParsePublic(s string) (ed25519.PublicKey, error) {
 
 // Verify checks a bundle against the box's public key: the manifest's
 // signature, every recording's SHA-256, and that no recording is missing
-// or added. It returns the manifest.
-func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey) (Manifest, error) {
+// or added. An encrypted bundle needs its password (a wrong one is
+// ErrPassword). It returns the manifest.
+func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey, password string) (Manifest, error) {
 	var m Manifest
 	z, err := zip.NewReader(r, size)
 	if err != nil {
@@ -150,17 +157,38 @@ func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey) (Manifest, error) 
 		}
 		files[f.Name] = f
 	}
+	open := func(f *zip.File) (io.Reader, func(), error) {
+		if encrypted(f) {
+			rd, err := openAES(f, password)
+			if errors.Is(err, ErrPassword) {
+				return nil, nil, err
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: %s: %v", ErrInvalid, f.Name, err)
+			}
+			return rd, func() {}, nil
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %s: %v", ErrInvalid, f.Name, err)
+		}
+		return rc, func() { rc.Close() }, nil
+	}
 	read := func(name string) ([]byte, error) {
 		f := files[name]
 		if f == nil {
 			return nil, fmt.Errorf("%w: %s is missing", ErrInvalid, name)
 		}
-		rc, err := f.Open()
+		rd, done, err := open(f)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		b, err := io.ReadAll(io.LimitReader(rd, 16<<20))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, name, err)
 		}
-		defer rc.Close()
-		return io.ReadAll(io.LimitReader(rc, 16<<20))
+		return b, nil
 	}
 	mb, err := read(ManifestName)
 	if err != nil {
@@ -184,13 +212,13 @@ func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey) (Manifest, error) 
 		if zf == nil {
 			return m, fmt.Errorf("%w: %s is in the manifest but not in the bundle", ErrInvalid, f.Name)
 		}
-		rc, err := zf.Open()
+		rd, done, err := open(zf)
 		if err != nil {
-			return m, fmt.Errorf("%w: %s: %v", ErrInvalid, f.Name, err)
+			return m, err
 		}
 		h := sha256.New()
-		_, err = io.Copy(h, rc)
-		rc.Close()
+		_, err = io.Copy(h, rd)
+		done()
 		if err != nil {
 			return m, fmt.Errorf("%w: %s: %v", ErrInvalid, f.Name, err)
 		}

@@ -12,17 +12,19 @@ import (
 	"time"
 )
 
-func build(t *testing.T, key ed25519.PrivateKey) []byte {
+func build(t testing.TB, key ed25519.PrivateKey) []byte { return buildWith(t, key, "") }
+
+func buildWith(t testing.TB, key ed25519.PrivateKey, password string) []byte {
 	t.Helper()
 	t0 := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 	var srcs []Source
 	for i, id := range []string{"c1", "c2"} {
 		body := bytes.Repeat([]byte{0xff, 0xf3, byte(i)}, 1000)
 		srcs = append(srcs, Source{File: File{CallID: id, Start: t0.Add(time.Duration(i) * time.Hour), Parties: []string{"+441632960001", "ext. 201"}},
-			Write: func(w io.Writer) error { _, err := w.Write(body); return err }})
+			Size: int64(len(body)), Write: func(w io.Writer) error { _, err := w.Write(body); return err }})
 	}
 	var b bytes.Buffer
-	m, err := Build(&b, Manifest{Case: "SAR-2026-001", BuiltBy: "boss", BuiltAt: t0}, srcs, []byte("<html>cover</html>"), key)
+	m, err := Build(&b, Manifest{Case: "SAR-2026-001", BuiltBy: "boss", BuiltAt: t0}, srcs, []byte("<html>cover</html>"), key, password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func rezip(t *testing.T, in []byte, change func(name string, b []byte) []byte, e
 func TestVerify(t *testing.T) {
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
 	good := build(t, key)
-	if m, err := Verify(bytes.NewReader(good), int64(len(good)), pub); err != nil || m.Case != "SAR-2026-001" {
+	if m, err := Verify(bytes.NewReader(good), int64(len(good)), pub, ""); err != nil || m.Case != "SAR-2026-001" {
 		t.Fatalf("Verify(good) = %+v, %v", m, err)
 	}
 	other, _, _ := ed25519.GenerateKey(rand.Reader)
@@ -94,7 +96,7 @@ func TestVerify(t *testing.T) {
 		}, nil), pub, "manifest.sig"},
 		"not a ZIP": {[]byte("hello"), pub, "not a ZIP"},
 	} {
-		_, err := Verify(bytes.NewReader(tt.zip), int64(len(tt.zip)), tt.pub)
+		_, err := Verify(bytes.NewReader(tt.zip), int64(len(tt.zip)), tt.pub, "")
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v; want an error naming %q", name, err, tt.want)
 		}
@@ -109,11 +111,12 @@ func TestVerify(t *testing.T) {
 func FuzzVerify(f *testing.F) {
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
 	var b bytes.Buffer
-	Build(&b, Manifest{Case: "x"}, nil, nil, key)
+	Build(&b, Manifest{Case: "x"}, nil, nil, key, "")
 	f.Add(b.Bytes())
+	f.Add(buildWith(f, key, "pw"))
 	f.Add([]byte("PK\x03\x04"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if _, err := Verify(bytes.NewReader(data), int64(len(data)), pub); err == nil && !bytes.Equal(data, b.Bytes()) {
+		if _, err := Verify(bytes.NewReader(data), int64(len(data)), pub, "pw"); err == nil && !bytes.Equal(data, b.Bytes()) {
 			// Only a ZIP carrying a valid signature by key may verify: the
 			// fuzzer cannot make one, short of re-packing the seed.
 			zr, zerr := zip.NewReader(bytes.NewReader(data), int64(len(data)))

@@ -29,10 +29,24 @@ type Manifest struct {
 	Searches []string  `json:"searches"`
 	BuiltBy  string    `json:"built_by"`
 	BuiltAt  time.Time `json:"built_at"`
+	// CheckedBy and CheckedAt are the second check's.
+	CheckedBy string    `json:"checked_by,omitempty"`
+	CheckedAt time.Time `json:"checked_at,omitzero"`
+	// Custody is the chain of custody (a police case's): who exported
+	// the recordings, when, and to whom, this download last.
+	Custody []Custody `json:"custody,omitempty"`
 	// Device is the public key that signs the manifest (base64), so a
 	// reader can see which box made it; Verify trusts only the key it is
 	// given.
 	Device string `json:"device_public_key"`
+}
+
+// Custody is one step of a bundle's chain of custody.
+type Custody struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Action string    `json:"action"` // built, checked, exported
+	To     string    `json:"to,omitempty"`
 }
 
 // File is one recording in a bundle.
@@ -49,10 +63,13 @@ type File struct {
 }
 
 // Source is a recording to put in a bundle: its entry (Name and MP3SHA256
-// are filled in), its MP3's size in bytes, and how to write it.
+// are filled in), its MP3's size in bytes, and how to write it. If Want
+// is set, the MP3 must hash to it (the bundle as checked), or Build fails
+// before the manifest is written: the ZIP is left without one.
 type Source struct {
 	File
 	Size  int64
+	Want  string
 	Write func(io.Writer) error
 }
 
@@ -96,6 +113,9 @@ func Build(w io.Writer, m Manifest, sources []Source, cover []byte, key ed25519.
 			return m, fmt.Errorf("bundle: %s: %w", f.Name, err)
 		}
 		f.MP3SHA256 = hex.EncodeToString(h.Sum(nil))
+		if s.Want != "" && s.Want != f.MP3SHA256 {
+			return m, fmt.Errorf("bundle: %s: %w", f.Name, ErrChanged)
+		}
 		m.Files = append(m.Files, f)
 	}
 	add := func(name string, b []byte) error {
@@ -126,6 +146,9 @@ func Build(w io.Writer, m Manifest, sources []Source, cover []byte, key ed25519.
 	}
 	return m, nil
 }
+
+// ErrChanged: a recording is not the MP3 that was checked.
+var ErrChanged = errors.New("the recording is not the one checked: its MP3 differs")
 
 // ErrInvalid is a bundle that does not check; the message names the file.
 var ErrInvalid = errors.New("bundle: does not verify")

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 
+	"callrec/firmware/recording"
 	"callrec/firmware/users"
 	"callrec/storage/index"
 )
@@ -66,7 +67,7 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%d:%02d", s/60, s%60)
 	},
-	"flagMeaning": flagMeaning,
+	"flagMeaning": recording.FlagMeaning,
 	"list":        func(s ...string) []string { return s },
 	"short": func(s string) string {
 		if len(s) > 24 {

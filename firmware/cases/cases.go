@@ -166,11 +166,11 @@ type Tombstone struct {
 }
 
 // Open says whether the case is open.
-func (c *Case) Open() bool { return c.Closed.IsZero() }
+func (c Case) Open() bool { return c.Closed.IsZero() }
 
 // Included are the calls that go in the bundle: found, with a recording,
 // and not excluded.
-func (c *Case) Included() []Call {
+func (c Case) Included() []Call {
 	var out []Call
 	for _, k := range c.Calls {
 		if k.Audio && !k.Excluded {
@@ -182,7 +182,7 @@ func (c *Case) Included() []Call {
 
 // DueIn is how many days are left until the due date (negative: overdue);
 // ok is false when the case has no due date.
-func (c *Case) DueIn(now time.Time) (days int, ok bool) {
+func (c Case) DueIn(now time.Time) (days int, ok bool) {
 	if c.Due.IsZero() || !c.Open() {
 		return 0, false
 	}

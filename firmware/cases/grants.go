@@ -51,7 +51,7 @@ type Grant struct {
 }
 
 // Scope says in words which calls the grant covers.
-func (g *Grant) Scope() string {
+func (g Grant) Scope() string {
 	var parts []string
 	if len(g.Calls) > 0 {
 		parts = append(parts, fmt.Sprintf("calls %s", strings.Join(g.Calls, ", ")))
@@ -79,7 +79,7 @@ func dateOr(t time.Time, none string) string {
 }
 
 // Covers says whether a call is within the grant's scope.
-func (g *Grant) Covers(r *index.Record) bool {
+func (g Grant) Covers(r *index.Record) bool {
 	switch {
 	case slices.Contains(g.Calls, r.ID):
 		return true
@@ -98,12 +98,12 @@ func (g *Grant) Covers(r *index.Record) bool {
 }
 
 // Live says whether the grant may be used now.
-func (g *Grant) Live(now time.Time) bool {
+func (g Grant) Live(now time.Time) bool {
 	return g.State == Approved && (g.Until.IsZero() || now.Before(g.Until)) && (g.MaxPlays == 0 || g.Plays < g.MaxPlays)
 }
 
 // Status says where the grant stands, in words.
-func (g *Grant) Status(now time.Time) string {
+func (g Grant) Status(now time.Time) string {
 	switch {
 	case g.State != Approved:
 		return g.State

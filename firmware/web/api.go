@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"callrec/firmware/cases"
 	"callrec/firmware/users"
 	"callrec/storage/archive"
 	"callrec/storage/index"
@@ -60,6 +61,18 @@ func (s *Server) apiAudio(w http.ResponseWriter, r *http.Request, u *who) error 
 	save := r.URL.Query().Get("download") == "1"
 	if save && u.role != users.HeadOfIG {
 		return errForbidden
+	}
+	if s.grantNeeded(u) {
+		rec, err := s.cfg.Archive.Call(archive.Access{Who: u.name, Why: "to play it: " + reason}, id)
+		if err != nil {
+			return err
+		}
+		if s.cfg.Cases == nil {
+			return askAccess(id, cases.ErrNoGrant)
+		}
+		if _, err := s.cfg.Cases.UsePlay(u.name, rec); err != nil {
+			return askAccess(id, err)
+		}
 	}
 	return s.sendMP3(w, r, u, id, reason, save)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 
+	"callrec/firmware/cases"
 	"callrec/firmware/recording"
 	"callrec/firmware/users"
 	"callrec/storage/index"
@@ -68,7 +69,14 @@ var funcs = template.FuncMap{
 		return fmt.Sprintf("%d:%02d", s/60, s%60)
 	},
 	"flagMeaning": recording.FlagMeaning,
-	"list":        func(s ...string) []string { return s },
+	"day": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(time.Local).Format("Mon 2 Jan 2006")
+	},
+	"dueOf": dueOf,
+	"list":  func(s ...string) []string { return s },
 	"short": func(s string) string {
 		if len(s) > 24 {
 			return s[:24] + "…"
@@ -84,4 +92,31 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.0f", d)
 	},
+}
+
+// due is a case's due date as the case list shows it: coloured as it
+// approaches (a week, then past).
+type due struct {
+	Has          bool
+	Due          time.Time
+	Class, Words string
+}
+
+func dueOf(c cases.Case, now time.Time) due {
+	d, ok := c.DueIn(now)
+	if !ok {
+		return due{}
+	}
+	out := due{Has: true, Due: c.Due}
+	switch {
+	case d < 0:
+		out.Class, out.Words = "overdue", fmt.Sprintf("overdue by %d days", -d)
+	case d == 0:
+		out.Class, out.Words = "soon", "due today"
+	case d <= 7:
+		out.Class, out.Words = "soon", fmt.Sprintf("%d days left", d)
+	default:
+		out.Class, out.Words = "fine", fmt.Sprintf("%d days left", d)
+	}
+	return out
 }

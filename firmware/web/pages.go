@@ -14,6 +14,7 @@ import (
 
 	"github.com/pquerna/otp"
 
+	"callrec/firmware/cases"
 	"callrec/firmware/users"
 	"callrec/storage/archive"
 	"callrec/storage/index"
@@ -248,15 +249,27 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, u *who) error {
 	if reason == "other" {
 		reason = "other: " + other
 	}
-	if _, err := s.cfg.Archive.Call(archive.Access{Who: u.name, Why: "to play it: " + reason}, id); err != nil {
+	rec, err := s.cfg.Archive.Call(archive.Access{Who: u.name, Why: "to play it: " + reason}, id)
+	if err != nil {
 		return err
+	}
+	grant := ""
+	if s.grantNeeded(u) {
+		if s.cfg.Cases == nil {
+			return caseErr(cases.ErrNoGrant)
+		}
+		g, err := s.cfg.Cases.UsePlay(u.name, rec)
+		if err != nil {
+			return askAccess(id, err)
+		}
+		grant = g.ID
 	}
 	if !private {
 		if err := s.cfg.Archive.Audit(u.name, "private-setting", id, "confirmed being in a private setting"); err != nil {
 			return err
 		}
 	}
-	s.sess.with(func() { u.sess.private, u.sess.plays[id] = true, reason })
+	s.sess.with(func() { u.sess.private, u.sess.plays[id], u.sess.grants[id] = true, reason, grant })
 	return backTo(w, r, id, "player")
 }
 
@@ -267,9 +280,13 @@ func (s *Server) grantedCall(r *http.Request, u *who) (id, reason string, err er
 	if id, err = callID(r); err != nil {
 		return "", "", err
 	}
-	s.sess.with(func() { reason = u.sess.plays[id] })
+	var grant string
+	s.sess.with(func() { reason, grant = u.sess.plays[id], u.sess.grants[id] })
 	if reason == "" {
 		return "", "", errorf(http.StatusForbidden, "Confirm your private setting and give a reason on the call's page first.")
+	}
+	if s.grantNeeded(u) && !s.stillGranted(u, grant) {
+		return "", "", askAccess(id, cases.ErrNoGrant)
 	}
 	return id, reason, nil
 }

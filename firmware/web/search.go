@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"callrec/firmware/recording"
+	"callrec/firmware/users"
 	"callrec/storage/archive"
 	"callrec/storage/index"
 )
@@ -250,6 +251,13 @@ func (s *Server) search(u *who, f filters, why string) (results, error) {
 func (s *Server) callsPage(w http.ResponseWriter, r *http.Request, u *who) error {
 	f := readFilters(r)
 	data := map[string]any{"F": f, "Flags": flagFilters, "Changed": r.URL.Query().Has("changed")}
+	if u.role == users.HeadOfIG && s.cfg.Cases != nil {
+		overdue, err := s.cfg.Cases.Overdue()
+		if err != nil {
+			return err // a case list that cannot be read is not shown as "nothing overdue"
+		}
+		data["Overdue"], data["Now"] = overdue, s.cfg.Now()
+	}
 	res, err := s.search(u, f, "search on the web page") // no filter: the latest calls
 	if he, ok := err.(*httpError); ok && he.code == http.StatusBadRequest {
 		data["Error"] = he.msg
@@ -294,6 +302,15 @@ func (s *Server) callPage(w http.ResponseWriter, r *http.Request, u *who) error 
 	}
 	rec, id := c.Record, c.ID
 	data := map[string]any{"C": rec, "Holds": c.Holds, "Notes": c.Notes, "Reasons": playReasons}
+	if s.grantNeeded(u) {
+		if s.cfg.Cases == nil {
+			data["NeedGrant"] = true
+		} else if g, err := s.cfg.Cases.MayPlay(u.name, rec); err != nil {
+			data["NeedGrant"] = true
+		} else {
+			data["Grant"] = g
+		}
+	}
 	switch {
 	case !rec.Purged.IsZero():
 		data["Integrity"] = "The recording was deleted (crypto-shredded) on " + rec.Purged.Format(time.DateOnly) + " at the end of its retention."

@@ -24,7 +24,8 @@ type session struct {
 	mustChange bool      // a one-time password: only the password page until changed
 	needTOTP   bool      // TOTP is required and the account has none: only its set-up
 	private    bool      // confirmed "I am in a private setting" in this session
-	plays      map[string]string
+	plays      map[string]string // call → the reason given for playing it
+	grants     map[string]string // call → the access grant it is played under
 	totpSecret string // a TOTP secret being set up, until confirmed
 }
 
@@ -51,6 +52,7 @@ func (ss *sessions) start(s *session) string {
 	tok := newToken()
 	s.csrf = newToken()
 	s.plays = map[string]string{}
+	s.grants = map[string]string{}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.byID == nil {

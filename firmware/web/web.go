@@ -121,6 +121,11 @@ type Config struct {
 	Phones Phones
 	// DoNotRecord is the list of numbers never recorded (nil: not shown).
 	DoNotRecord DoNotRecord
+	// Cases is the Head of IG's casework and the access grants (nil: none).
+	Cases Cases
+	// GrantAccess: a supervisor plays a call only under an open grant from
+	// the Head of IG ([access] mode = "grant"); without Cases, never.
+	GrantAccess bool
 	Plan        sip.NumberPlan // to write a searched number in E.164
 	Retention   time.Duration
 	Version     string
@@ -272,6 +277,23 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Pattern: "/donotrecord", Roles: hoig, h: s.dnrPage},
 		{Method: "POST", Pattern: "/donotrecord", Roles: hoig, h: s.dnrAdd},
 		{Method: "POST", Pattern: "/donotrecord/remove", Roles: hoig, h: s.dnrRemove},
+		{Method: "GET", Pattern: "/cases", Roles: hoig, h: s.withCases(s.casesPage)},
+		{Method: "GET", Pattern: "/cases/new", Roles: hoig, h: s.withCases(s.newCasePage)},
+		{Method: "POST", Pattern: "/cases", Roles: hoig, h: s.withCases(s.openCase)},
+		{Method: "GET", Pattern: "/cases/{case}", Roles: hoig, h: s.withCases(s.casePage)},
+		{Method: "POST", Pattern: "/cases/{case}/search", Roles: hoig, h: s.withCases(s.caseAction("calls", s.caseSearch))},
+		{Method: "POST", Pattern: "/cases/{case}/call", Roles: hoig, h: s.withCases(s.caseAction("calls", s.caseCall))},
+		{Method: "POST", Pattern: "/cases/{case}/build", Roles: hoig, h: s.withCases(s.caseBuild)},
+		{Method: "POST", Pattern: "/cases/{case}/check", Roles: hoig, h: s.withCases(s.caseAction("bundle", s.caseCheck))},
+		{Method: "POST", Pattern: "/cases/{case}/download", Roles: hoig, h: s.withCases(s.caseDownload)},
+		{Method: "POST", Pattern: "/cases/{case}/extend", Roles: hoig, h: s.withCases(s.caseAction("due", s.caseExtend))},
+		{Method: "POST", Pattern: "/cases/{case}/decide", Roles: hoig, h: s.withCases(s.caseAction("decision", s.caseDecide))},
+		{Method: "POST", Pattern: "/cases/{case}/appointment", Roles: hoig, h: s.withCases(s.caseAction("hear", s.caseAppoint))},
+		{Method: "POST", Pattern: "/cases/{case}/erase", Roles: hoig, h: s.withCases(s.caseAction("erase", s.caseErase))},
+		{Method: "POST", Pattern: "/cases/{case}/close", Roles: hoig, h: s.withCases(s.caseAction("close", s.caseClose))},
+		{Method: "GET", Pattern: "/access", Roles: hearers, h: s.withCases(s.accessPage)},
+		{Method: "POST", Pattern: "/access", Roles: hearers, h: s.withCases(s.requestAccess)},
+		{Method: "POST", Pattern: "/access/{grant}", Roles: hoig, h: s.withCases(s.decideAccess)},
 		{Method: "GET", Pattern: "/status", Roles: all, h: s.statusPage},
 		{Method: "GET", Pattern: "/status/events", Roles: all, Passive: true, h: s.statusEvents},
 		{Method: "POST", Pattern: "/status/ack", Roles: hoig, h: s.ackFault},
@@ -291,14 +313,15 @@ func (s *Server) routes() []Route {
 
 // httpError is an error with the status code and the message to show.
 type httpError struct {
-	code int
-	msg  string
+	code           int
+	msg            string
+	link, linkText string // a way on, shown with the message on a page
 }
 
 func (e *httpError) Error() string { return e.msg }
 
 func errorf(code int, format string, a ...any) error {
-	return &httpError{code, fmt.Sprintf(format, a...)}
+	return &httpError{code: code, msg: fmt.Sprintf(format, a...)}
 }
 
 var (
@@ -452,7 +475,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rt Route, u *who, 
 			return
 		}
 	}
-	s.render(w, r, u, he.code, "error", map[string]any{"Code": he.code, "Message": he.msg})
+	s.render(w, r, u, he.code, "error", map[string]any{"Code": he.code, "Message": he.msg, "Link": he.link, "LinkText": he.linkText})
 }
 
 // classify maps the layers' errors to answers. Anything not known is a
@@ -462,19 +485,19 @@ func (s *Server) classify(err error) *httpError {
 	case errors.Is(err, index.ErrNotFound):
 		return errNoCall.(*httpError)
 	case errors.Is(err, archive.ErrPurged):
-		return &httpError{http.StatusGone, "The recording was deleted at the end of its retention; its details remain."}
+		return &httpError{code: http.StatusGone, msg: "The recording was deleted at the end of its retention; its details remain."}
 	case errors.Is(err, archive.ErrNoAudio):
-		return &httpError{http.StatusNotFound, "This call has no recording (not answered, or not recorded)."}
+		return &httpError{code: http.StatusNotFound, msg: "This call has no recording (not answered, or not recorded)."}
 	case errors.Is(err, archive.ErrHashMismatch):
-		return &httpError{http.StatusConflict, "The recording does not match its stored SHA-256: it is not played. Tell the technician (recorderd verify)."}
+		return &httpError{code: http.StatusConflict, msg: "The recording does not match its stored SHA-256: it is not played. Tell the technician (recorderd verify)."}
 	case errors.Is(err, archive.ErrNoAccountable):
-		return &httpError{http.StatusBadRequest, "Give a reason."}
+		return &httpError{code: http.StatusBadRequest, msg: "Give a reason."}
 	case errors.Is(err, index.ErrHeld):
-		return &httpError{http.StatusConflict, "The call is under a legal hold."}
+		return &httpError{code: http.StatusConflict, msg: "The call is under a legal hold."}
 	case errors.Is(err, index.ErrNoHold), errors.Is(err, index.ErrAmbiguous):
-		return &httpError{http.StatusBadRequest, "Name the hold to release."}
+		return &httpError{code: http.StatusBadRequest, msg: "Name the hold to release."}
 	}
-	return &httpError{http.StatusInternalServerError, "Something went wrong on the box; the technician can find the detail in its log."}
+	return &httpError{code: http.StatusInternalServerError, msg: "Something went wrong on the box; the technician can find the detail in its log."}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"callrec/firmware/cases"
 	"callrec/firmware/recording"
 	"callrec/firmware/status"
 	"callrec/firmware/users"
@@ -51,6 +52,9 @@ type box struct {
 	ts     *httptest.Server
 	users  *users.Service
 	calls  []*index.Record // newest first
+	cases  *cases.Service
+	caseID string // a SAR for the patient, opened by boss
+	grant  string // a supervisor's request for access, not answered
 	clock  *clock
 	tokens map[string]string // API token by user
 	dir    string
@@ -64,7 +68,7 @@ type clock struct {
 func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.at = c.at.Add(d); c.mu.Unlock() }
 
-func newBox(t testing.TB) *box {
+func newBox(t testing.TB, opts ...func(*web.Config)) *box {
 	t.Helper()
 	dir := t.TempDir()
 	a, err := archive.Open(archive.Config{DataDir: filepath.Join(dir, "data"), KeyFile: filepath.Join(dir, "kek"),
@@ -109,11 +113,26 @@ func newBox(t testing.TB) *box {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.srv, err = web.New(web.Config{Archive: a, Notes: a.Index(), Users: b.users, Certs: certs, Retention: 5 * 365 * 24 * time.Hour,
+	b.cases = cases.New(cases.Config{Archive: a, Store: a.Index(), Retention: 5 * 365 * 24 * time.Hour, Practice: "Test Dental", Now: b.clock.now})
+	c, err := b.cases.OpenCase("boss", cases.Case{Kind: cases.SAR, Requester: "A. Patient", Received: b.clock.now(), Identity: "passport", Numbers: []string{patient}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := b.cases.RequestAccess("victim", cases.Grant{Calls: []string{calls[0].ID}, Purpose: "training"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.caseID, b.grant = c.ID, g.ID
+	cfg := web.Config{Archive: a, Notes: a.Index(), Users: b.users, Certs: certs, Retention: 5 * 365 * 24 * time.Hour,
 		Status: func() status.Snapshot {
 			return status.Snapshot{Time: b.clock.now(), Metrics: map[string]uint64{"packets": 5}}
 		},
-		Version: "test", Now: b.clock.now})
+		Cases:   b.cases,
+		Version: "test", Now: b.clock.now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b.srv, err = web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +227,8 @@ func (b *box) api(method, path, token string, hdr map[string]string, body string
 func (b *box) concrete(pattern string) string {
 	p := strings.ReplaceAll(pattern, "{id}", b.calls[0].ID)
 	p = strings.ReplaceAll(p, "{name}", "victim")
+	p = strings.ReplaceAll(p, "{case}", b.caseID)
+	p = strings.ReplaceAll(p, "{grant}", b.grant)
 	if p == "/static/" {
 		p = "/static/app.css"
 	}

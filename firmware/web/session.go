@@ -20,13 +20,13 @@ type session struct {
 	user, role string
 	csrf       string
 	created    time.Time
-	seen       time.Time // the last request the user made
-	mustChange bool      // a one-time password: only the password page until changed
-	needTOTP   bool      // TOTP is required and the account has none: only its set-up
-	private    bool      // confirmed "I am in a private setting" in this session
+	seen       time.Time         // the last request the user made
+	mustChange bool              // a one-time password: only the password page until changed
+	needTOTP   bool              // TOTP is required and the account has none: only its set-up
+	private    bool              // confirmed "I am in a private setting" in this session
 	plays      map[string]string // call → the reason given for playing it
 	grants     map[string]string // call → the access grant it is played under
-	totpSecret string // a TOTP secret being set up, until confirmed
+	totpSecret string            // a TOTP secret being set up, until confirmed
 }
 
 type sessions struct {

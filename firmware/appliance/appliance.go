@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"callrec/firmware/cases"
 	"callrec/firmware/config"
 	"callrec/firmware/listen"
 	"callrec/firmware/optout"
@@ -324,7 +325,10 @@ func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Pa
 	if err != nil {
 		log.Error("no phone key is accepted until the phones read", "err", err)
 	}
+	work := cases.New(cases.Config{Archive: a, Store: a.Index(), Plan: c.Box.Calls.Track().Plan, Practice: c.Box.Cases.Practice,
+		Retention: c.Box.Storage.Retention(), DownloadDays: c.Box.Cases.DownloadDays})
 	srv, err := web.New(web.Config{Archive: a, Notes: a.Index(), Users: users.New(a.Index(), log), Certs: certs,
+		Cases: work, GrantAccess: c.Box.Access.Mode != cases.AccessOpen,
 		Status: func() status.Snapshot { return col.Snapshot(time.Now()) },
 		Plan:   c.Box.Calls.Track().Plan, Retention: c.Box.Storage.Retention(), Version: c.Version,
 		IdleTimeout: w.IdleTimeout.Duration, MaxSession: w.MaxSession.Duration, Log: log,

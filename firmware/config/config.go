@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"callrec/firmware/cases"
 	"callrec/recorder/mix"
 	"callrec/recorder/sip"
 	"callrec/recorder/track"
@@ -24,6 +25,22 @@ type Config struct {
 	Storage Storage `toml:"storage"`
 	Web     Web     `toml:"web"`
 	OptOut  OptOut  `toml:"optout"`
+	Access  Access  `toml:"access"`
+	Cases   Cases   `toml:"cases"`
+}
+
+// Access says who may play recordings.
+type Access struct {
+	// Mode: "grant" (default): a supervisor plays a call only under an
+	// access grant from the Head of IG, as the policy says; "open": every
+	// supervisor may play every call.
+	Mode string `toml:"mode"`
+}
+
+// Cases are the Head of IG's subject access, police and erasure cases.
+type Cases struct {
+	Practice     string `toml:"practice"`      // the practice's name, on cover letters
+	DownloadDays int    `toml:"download_days"` // how long a checked bundle may be downloaded (default 7)
 }
 
 // OptOut is what an opt-out during a call does.
@@ -98,6 +115,8 @@ func Default() Config {
 	c.Calls.Country = "44"
 	c.Calls.IdleTimeout = Duration{60 * time.Second}
 	c.OptOut = OptOut{Mode: archive.OptOutDiscard, Code: "*9"}
+	c.Access = Access{Mode: cases.AccessGrant}
+	c.Cases = Cases{DownloadDays: 7}
 	c.Web = Web{Listen: ":443", Redirect: ":80", IdleTimeout: Duration{15 * time.Minute}, MaxSession: Duration{8 * time.Hour}}
 	c.Storage = Storage{DataDir: "/var/lib/callrec", KeyFile: "/etc/callrec/kek", RetentionYears: 5, ReserveMB: 1024}
 	return c
@@ -161,6 +180,12 @@ func (c *Config) check() error {
 	}
 	if code := c.OptOut.Code; len(code) > 8 || strings.Trim(code, "0123456789*#") != "" {
 		return fmt.Errorf("optout.code: %q: up to 8 of 0-9, * and #", code)
+	}
+	if m := c.Access.Mode; m != cases.AccessGrant && m != cases.AccessOpen {
+		return fmt.Errorf("access.mode: %q is neither %q nor %q", m, cases.AccessGrant, cases.AccessOpen)
+	}
+	if d := c.Cases.DownloadDays; d < 1 || d > 90 {
+		return fmt.Errorf("cases.download_days: %d: 1 to 90", d)
 	}
 	st := &c.Storage
 	if st.RetentionYears < 3 || st.RetentionYears > 5 {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"net/http"
 	"sort"
 	"strings"
@@ -16,7 +17,10 @@ import (
 // boxStatus is the status page's (and the API's) view of the box.
 type boxStatus struct {
 	status.Snapshot
-	Fingerprint    string    `json:"certificate_sha256"`
+	Fingerprint string `json:"certificate_sha256"`
+	// DeviceKey is the box's public key (base64), which signs case
+	// bundles: `recorderd bundle verify -pub` takes it.
+	DeviceKey      string    `json:"device_public_key,omitempty"`
 	RetentionYears float64   `json:"retention_years"`
 	LastPurge      time.Time `json:"last_purge,omitzero"`
 	PacketsPerSec  float64   `json:"packets_per_second"`
@@ -35,6 +39,9 @@ func (s *Server) statusNow() boxStatus {
 	}
 	if s.cfg.Certs != nil {
 		b.Fingerprint = s.cfg.Certs.Fingerprint()
+	}
+	if pub, err := s.cfg.Archive.DevicePublic(); err == nil {
+		b.DeviceKey = base64.StdEncoding.EncodeToString(pub)
 	}
 	b.RetentionYears = s.cfg.Retention.Hours() / 24 / 365.25
 	b.LastPurge = s.cfg.Archive.LastPurge()

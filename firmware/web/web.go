@@ -12,6 +12,7 @@ package web
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/subtle"
 	"crypto/tls"
 	"embed"
@@ -59,6 +60,7 @@ type Archive interface {
 	VerifyAudit() (int, error)
 	Audit(who, action, target, why string) error
 	LastPurge() time.Time
+	DevicePublic() (ed25519.PublicKey, error)
 }
 
 // Notes are the notes and tags on calls.

@@ -21,8 +21,11 @@ import (
 )
 
 type storedCall struct {
-	ID        string
-	Numbers   []string
+	ID             string
+	ConversationID string `json:"conversation_id"`
+	Direction      string
+	Numbers        []string
+	Extensions     []string
 	EndReason string `json:"end_reason"`
 	Flags     []string
 	Recording struct {

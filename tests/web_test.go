@@ -224,12 +224,20 @@ func TestWebPageInBrowser(t *testing.T) {
 	accessible(t, ctx, "status")
 	do(t, ctx, "sign out", chromedp.Click(`form.signout button`), chromedp.WaitVisible("#name"))
 
-	// A supervisor plays, but has no download.
+	// A supervisor has no download, and (access mode "grant", the
+	// default) no player without a grant: the call page offers to ask.
 	signInFirst(t, ctx, w.url, "sup", sup)
-	do(t, ctx, "the supervisor's call page", chromedp.WaitVisible("form.filters"), chromedp.Navigate(w.url+"calls/"+id), chromedp.WaitVisible("#play-form"))
-	if eval[bool](t, ctx, `!!document.getElementById('download-form')`) {
-		t.Error("the supervisor is offered a download")
+	do(t, ctx, "the supervisor's call page", chromedp.WaitVisible("form.filters"), chromedp.Navigate(w.url+"calls/"+id), chromedp.WaitVisible("#ask-access"))
+	if eval[bool](t, ctx, `!!document.getElementById('download-form') || !!document.getElementById('play-form')`) {
+		t.Error("the supervisor without a grant is offered the player or a download")
 	}
+	do(t, ctx, "ask for access", chromedp.Click("#ask-access"), chromedp.WaitVisible("#access-form"),
+		chromedp.SendKeys("#acc-purpose", "complaint 12"), chromedp.Click(`#access-form button[type="submit"]`), chromedp.WaitVisible("#grants tbody tr"))
+	if got := eval[string](t, ctx, `document.querySelector('#grants tbody tr').textContent`); !strings.Contains(got, id) || !strings.Contains(got, "requested") {
+		t.Errorf("the request as listed: %q", got)
+	}
+	shot(t, ctx, "access")
+	accessible(t, ctx, "access")
 	if err := w.stop(); err != nil {
 		t.Errorf("daemon exit: %v", err)
 	}

@@ -26,9 +26,9 @@ type storedCall struct {
 	Direction      string
 	Numbers        []string
 	Extensions     []string
-	EndReason string `json:"end_reason"`
-	Flags     []string
-	Recording struct {
+	EndReason      string `json:"end_reason"`
+	Flags          []string
+	Recording      struct {
 		State    string
 		Size     int64
 		SHA256   string

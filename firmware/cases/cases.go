@@ -487,7 +487,7 @@ type Terms struct {
 func (t Terms) String() string {
 	var parts []string
 	if len(t.Numbers) > 0 {
-		parts = append(parts, fmt.Sprintf("%d numbers", len(t.Numbers)))
+		parts = append(parts, plural(len(t.Numbers), "number"))
 	}
 	if len(t.Extensions) > 0 {
 		parts = append(parts, "extensions "+strings.Join(t.Extensions, ","))
@@ -904,4 +904,12 @@ func (s *Service) Close(by, id, outcome string) (Case, error) {
 		c.Closed, c.ClosedBy, c.Outcome = s.cfg.Now().UTC(), by, outcome
 		return outcome, nil
 	})
+}
+
+// plural is "1 number", "2 numbers".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -60,7 +60,7 @@ func (g Grant) Scope() string {
 		parts = append(parts, "the conversation of call "+g.Conversation)
 	}
 	if len(g.Numbers) > 0 {
-		parts = append(parts, fmt.Sprintf("calls with %d numbers", len(g.Numbers)))
+		parts = append(parts, "calls with "+plural(len(g.Numbers), "number"))
 	}
 	if g.Extension != "" {
 		parts = append(parts, "calls of extension "+g.Extension)

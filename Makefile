@@ -70,7 +70,7 @@ bench-instructions: deps
 
 # fuzz runs each fuzz target briefly (FUZZTIME=30s for longer).
 FUZZTIME ?= 10s
-FUZZ := recorder/mp3:FuzzEncoder recorder/capture:FuzzDecode recorder/capture:FuzzReader \
+FUZZ := firmware/cases:FuzzNumbers recorder/mp3:FuzzEncoder recorder/capture:FuzzDecode recorder/capture:FuzzReader \
 	recorder/sip:FuzzParse recorder/sip:FuzzParseSDP recorder/sip:FuzzE164 recorder/sip:FuzzParseCrypto recorder/track:FuzzTrack \
 	recorder/rtp:FuzzChannel recorder/codec:FuzzDecoders storage/vault:FuzzReader storage/index:FuzzDecode \
 	firmware/web:FuzzMaskNumbers firmware/web:FuzzQuery firmware/users:FuzzCheckPassword firmware/bundle:FuzzVerify

@@ -274,6 +274,12 @@ func (s *Service) Numbers(typed string) (numbers, extensions []string, err error
 		switch {
 		case f == "":
 		case s.cfg.Plan.IsExtension(f):
+			f = strings.Map(func(r rune) rune { // "(201)", "2 01": as the index keeps it
+				if r >= '0' && r <= '9' {
+					return r
+				}
+				return -1
+			}, f)
 			if !slices.Contains(extensions, f) {
 				extensions = append(extensions, f)
 			}

@@ -314,6 +314,8 @@ func (s *Server) callPage(w http.ResponseWriter, r *http.Request, u *who) error 
 	switch {
 	case !rec.Purged.IsZero():
 		data["Integrity"] = "The recording was deleted (crypto-shredded) on " + rec.Purged.Format(time.DateOnly) + " at the end of its retention."
+	case rec.Recording.State == index.StateErased:
+		data["Integrity"] = "The recording was erased on request by an erasure case (see the audit log); its details remain."
 	case !rec.Recording.State.HasAudio():
 		data["Integrity"] = "This call has no recording."
 	default:

@@ -488,6 +488,8 @@ func (s *Server) classify(err error) *httpError {
 		return errNoCall.(*httpError)
 	case errors.Is(err, archive.ErrPurged):
 		return &httpError{code: http.StatusGone, msg: "The recording was deleted at the end of its retention; its details remain."}
+	case errors.Is(err, archive.ErrErased):
+		return &httpError{code: http.StatusGone, msg: "The recording was erased by an erasure case; its details remain."}
 	case errors.Is(err, archive.ErrNoAudio):
 		return &httpError{code: http.StatusNotFound, msg: "This call has no recording (not answered, or not recorded)."}
 	case errors.Is(err, archive.ErrHashMismatch):

@@ -149,6 +149,7 @@ func dosTime(t time.Time) (date, tm uint16) {
 func createAES(z *zip.Writer, name string, modified time.Time, size int64, password string, write func(io.Writer) error) error {
 	fh := &zip.FileHeader{Name: name, Method: aesMethod, Flags: 0x1, CreatorVersion: 51, ReaderVersion: 51,
 		UncompressedSize64: uint64(size), CompressedSize64: uint64(size + aesOverhead), Extra: aesExtra}
+	//lint:ignore SA1019 CreateRaw writes the MS-DOS fields as given: it does not translate Modified as CreateHeader does
 	fh.ModifiedDate, fh.ModifiedTime = dosTime(modified)
 	zw, err := z.CreateRaw(fh)
 	if err != nil {

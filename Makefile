@@ -58,6 +58,7 @@ bench: deps
 	  $(GO) test -run '^$$' -bench . -benchtime 3x ./storage/archive; \
 	  $(GO) test -run '^$$' -bench . -benchtime 200x -timeout 20m ./storage/index; \
 	  $(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./firmware/web; \
+	  $(GO) test -run '^$$' -bench . -benchtime 5x ./firmware/bundle; \
 	  $(GO) test -run '^$$' -bench EncryptionShare -benchtime 5x ./tests; \
 	  $(GO) test -run '^$$' -bench ConcurrentRSS -benchtime 1x -timeout 20m ./tests; } | $(GO) run ./tests/benchtable
 

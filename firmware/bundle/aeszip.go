@@ -57,11 +57,13 @@ func aesKeys(password string, salt []byte) (enc, mac, check []byte, err error) {
 }
 
 // ctr is AES in CTR mode with WinZip's little-endian counter, from 1.
+// (The standard library's CTR counts big-endian, so it cannot be used.)
+// It makes its key stream a batch of blocks at a time.
 type ctr struct {
 	block   cipher.Block
 	counter [aes.BlockSize]byte
-	stream  [aes.BlockSize]byte
-	used    int
+	stream  [64 * aes.BlockSize]byte
+	used    int // bytes of stream used
 }
 
 func newCTR(key []byte) (*ctr, error) {
@@ -69,23 +71,32 @@ func newCTR(key []byte) (*ctr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ctr{block: b, used: aes.BlockSize}, nil
+	c := &ctr{block: b}
+	c.used = len(c.stream)
+	return c, nil
+}
+
+func (c *ctr) refill() {
+	for i := 0; i < len(c.stream); i += aes.BlockSize {
+		for j := range c.counter { // increment, little-endian
+			c.counter[j]++
+			if c.counter[j] != 0 {
+				break
+			}
+		}
+		c.block.Encrypt(c.stream[i:i+aes.BlockSize], c.counter[:])
+	}
+	c.used = 0
 }
 
 func (c *ctr) xor(dst, src []byte) {
-	for i := range src {
-		if c.used == aes.BlockSize {
-			for j := range c.counter { // increment, little-endian
-				c.counter[j]++
-				if c.counter[j] != 0 {
-					break
-				}
-			}
-			c.block.Encrypt(c.stream[:], c.counter[:])
-			c.used = 0
+	for len(src) > 0 {
+		if c.used == len(c.stream) {
+			c.refill()
 		}
-		dst[i] = src[i] ^ c.stream[c.used]
-		c.used++
+		n := subtle.XORBytes(dst, src, c.stream[c.used:])
+		c.used += n
+		dst, src = dst[n:], src[n:]
 	}
 }
 

@@ -337,26 +337,8 @@ func (s *Service) OpenCase(by string, c Case) (Case, error) {
 	c.Opened, c.OpenedBy = now.UTC(), by
 	c.Searches, c.Calls, c.Bundle, c.Custody, c.Appointments, c.Erased = nil, nil, nil, nil, nil, nil
 	c.Decision, c.Closed, c.Outcome = "", time.Time{}, ""
-	// The next free id of the kind and year: SAR-2026-003.
-	for n := 1; ; n++ {
-		c.ID = fmt.Sprintf("%s-%d-%03d", c.Kind.Prefix(), now.Year(), n)
-		var old Case
-		taken := false
-		err := s.cfg.Store.UpdateDoc(index.Cases, c.ID, &old, func(found bool) error {
-			if found {
-				taken = true
-				return errTaken
-			}
-			old = c
-			return nil
-		})
-		if taken {
-			continue
-		}
-		if err != nil {
-			return c, err
-		}
-		break
+	if err := newDoc(s.cfg.Store, index.Cases, c.Kind.Prefix(), now.Year(), &c, func(id string) { c.ID = id }); err != nil {
+		return c, err
 	}
 	why := fmt.Sprintf("%s from %s, received %s", c.Kind.Name(), c.Requester, c.Received.Format(time.DateOnly))
 	if !c.Due.IsZero() {
@@ -366,6 +348,26 @@ func (s *Service) OpenCase(by string, c Case) (Case, error) {
 }
 
 var errTaken = errors.New("taken")
+
+// newDoc stores a new document under the next free id of its prefix and
+// year (SAR-2026-003), which setID gives it.
+func newDoc[T any](store Store, kind index.Kind, prefix string, year int, doc *T, setID func(string)) error {
+	for n := 1; ; n++ {
+		id := fmt.Sprintf("%s-%d-%03d", prefix, year, n)
+		setID(id)
+		var old T
+		err := store.UpdateDoc(kind, id, &old, func(found bool) error {
+			if found {
+				return errTaken
+			}
+			old = *doc
+			return nil
+		})
+		if !errors.Is(err, errTaken) {
+			return err
+		}
+	}
+}
 
 // Get returns one case.
 func (s *Service) Get(id string) (Case, error) {

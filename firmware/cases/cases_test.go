@@ -2,7 +2,6 @@ package cases_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/netip"
 	"path/filepath"
@@ -15,7 +14,7 @@ import (
 	"callrec/firmware/bundle"
 	"callrec/firmware/cases"
 	"callrec/firmware/recording"
-	"callrec/recorder/capture"
+	"callrec/firmware/recording/recordingtest"
 	ct "callrec/recorder/capture/capturetest"
 	"callrec/storage/archive"
 	"callrec/storage/index"
@@ -75,15 +74,7 @@ func newWorld(t *testing.T) *world {
 		dl := &ct.Dialog{CallID: "case-" + d.name, Caller: d.caller, Callee: d.callee}
 		frames = append(frames, ct.ToneCall(dl, t0.Add(time.Duration(i)*time.Hour), 2*time.Second, 440, 880)...)
 	}
-	var pcap bytes.Buffer
-	ct.WritePcap(&pcap, 1, frames)
-	src, err := capture.NewReader(&pcap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := recording.Ingest(context.Background(), a, src, recording.Config{}, nil); err != nil {
-		t.Fatal(err)
-	}
+	recordingtest.Record(t, a, frames)
 	rs, err := a.Index().Find(index.Query{})
 	if err != nil || len(rs) != 4 {
 		t.Fatalf("recorded %d calls, %v", len(rs), err)

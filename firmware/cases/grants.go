@@ -135,23 +135,8 @@ func (s *Service) RequestAccess(by string, g Grant) (Grant, error) {
 	now := s.cfg.Now()
 	g.Supervisor, g.Requested, g.State = by, now.UTC(), Requested
 	g.DecidedBy, g.DecidedAt, g.Reason, g.Until, g.MaxPlays, g.Plays = "", time.Time{}, "", time.Time{}, 0, 0
-	for n := 1; ; n++ {
-		g.ID = fmt.Sprintf("ACC-%d-%03d", now.Year(), n)
-		var old Grant
-		err := s.cfg.Store.UpdateDoc(index.Grants, g.ID, &old, func(found bool) error {
-			if found {
-				return errTaken
-			}
-			old = g
-			return nil
-		})
-		if errors.Is(err, errTaken) {
-			continue
-		}
-		if err != nil {
-			return g, err
-		}
-		break
+	if err := newDoc(s.cfg.Store, index.Grants, "ACC", now.Year(), &g, func(id string) { g.ID = id }); err != nil {
+		return g, err
 	}
 	return g, s.audit(by, "access-request", g.ID, fmt.Sprintf("%s: %s", g.Scope(), g.Purpose))
 }

@@ -16,6 +16,7 @@ import (
 	gomp3 "github.com/hajimehoshi/go-mp3"
 
 	"callrec/firmware/recording"
+	"callrec/firmware/recording/recordingtest"
 	"callrec/recorder/capture"
 	ct "callrec/recorder/capture/capturetest"
 	"callrec/recorder/mix"
@@ -46,24 +47,7 @@ func openArchive(t *testing.T, reserve int64) *archive.Archive {
 // record plays frames into a through Ingest, as the box records a live
 // tap, and returns the finished recordings.
 func record(t *testing.T, a *archive.Archive, frames []ct.Frame) []mix.Info {
-	t.Helper()
-	var pcap bytes.Buffer
-	if err := ct.WritePcap(&pcap, 1, frames); err != nil {
-		t.Fatal(err)
-	}
-	src, err := capture.NewReader(&pcap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var infos []mix.Info
-	res, err := recording.Ingest(context.Background(), a, src, recording.Config{OnFinish: func(i mix.Info) { infos = append(infos, i) }}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stored := len(slices.DeleteFunc(slices.Clone(infos), func(i mix.Info) bool { return i.Err != nil })); res.Stored != stored {
-		t.Errorf("Ingest says %d stored; %d recordings finished without error", res.Stored, stored)
-	}
-	return infos
+	return recordingtest.Record(t, a, frames)
 }
 
 // TestIngestTwiceStoresOnce: the same capture ingested again is known by

@@ -1,8 +1,6 @@
 package web_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -20,10 +18,10 @@ import (
 
 	"callrec/firmware/cases"
 	"callrec/firmware/recording"
+	"callrec/firmware/recording/recordingtest"
 	"callrec/firmware/status"
 	"callrec/firmware/users"
 	"callrec/firmware/web"
-	"callrec/recorder/capture"
 	ct "callrec/recorder/capture/capturetest"
 	"callrec/storage/archive"
 	"callrec/storage/index"
@@ -82,15 +80,7 @@ func newBox(t testing.TB, opts ...func(*web.Config)) *box {
 		d := &ct.Dialog{CallID: "web-" + n, Caller: party(n, "203.0.113.5", "a"), Callee: party("201", "10.0.0.21", "b")}
 		frames = append(frames, ct.ToneCall(d, t0.Add(time.Duration(i)*time.Minute), 3*time.Second, 440, 880)...)
 	}
-	var pcap bytes.Buffer
-	ct.WritePcap(&pcap, 1, frames)
-	src, err := capture.NewReader(&pcap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := recording.Ingest(context.Background(), a, src, recording.Config{}, nil); err != nil {
-		t.Fatal(err)
-	}
+	recordingtest.Record(t, a, frames)
 	calls, err := a.Index().Find(index.Query{Newest: true})
 	if err != nil || len(calls) != 2 {
 		t.Fatalf("recorded %d calls, %v", len(calls), err)

@@ -699,7 +699,12 @@ func (s *Service) Build(by, id string, encrypt bool) (pw string, err error) {
 			return "", err
 		}
 	}
+	// The build reads and hashes every MP3 once (unencrypted, to nowhere):
+	// the hashes and sizes are what the check approves and every download
+	// must match.
+	pw, b.Password = b.Password, ""
 	m, err := s.write(io.Discard, by, &c, b, "bundle built")
+	b.Password = pw
 	if err != nil {
 		return "", err
 	}
@@ -759,27 +764,34 @@ func (s *Service) write(w io.Writer, by string, c *Case, b *Bundle, what string)
 	if err != nil {
 		return bundle.Manifest{}, err
 	}
+	// Each recording is opened as its turn comes (a case may hold
+	// hundreds): its size comes from the build, when it was first read.
 	var srcs []bundle.Source
-	var opened []*archive.Audio
-	defer func() {
-		for _, au := range opened {
-			au.Close()
-		}
-	}()
 	for _, k := range c.Included() {
-		au, err := s.cfg.Archive.Download(access(by, c, what), k.ID)
-		if err != nil {
-			return bundle.Manifest{}, fmt.Errorf("cases: call %s: %w", k.ID, err)
-		}
-		opened = append(opened, au)
-		if au.Partial {
-			return bundle.Manifest{}, fmt.Errorf("cases: call %s is still being recorded", k.ID)
-		}
 		srcs = append(srcs, bundle.Source{
 			File: bundle.File{CallID: k.ID, Start: k.Start, End: k.End, Parties: k.Parties, DurationMS: k.DurationMS,
-				StoredSHA256: au.Record.Recording.SHA256, Flags: k.Flags},
-			Size: au.Size(), Want: b.Files[k.ID],
-			Write: func(w io.Writer) error { _, err := io.Copy(w, io.NewSectionReader(au, 0, au.Size())); return err },
+				StoredSHA256: k.StoredSHA256, Flags: k.Flags},
+			Size: b.Sizes[k.ID], Want: b.Files[k.ID],
+			Write: func(w io.Writer) error {
+				au, err := s.cfg.Archive.Download(access(by, c, what), k.ID)
+				if err != nil {
+					return fmt.Errorf("cases: call %s: %w", k.ID, err)
+				}
+				defer au.Close()
+				switch {
+				case au.Partial:
+					return fmt.Errorf("cases: call %s is still being recorded", k.ID)
+				case au.Record.Recording.SHA256 != k.StoredSHA256:
+					return fmt.Errorf("cases: call %s: %w", k.ID, bundle.ErrChanged)
+				case b.Sizes[k.ID] != 0 && au.Size() != b.Sizes[k.ID]:
+					return fmt.Errorf("cases: call %s: %w", k.ID, bundle.ErrChanged)
+				}
+				n, err := io.Copy(w, io.NewSectionReader(au, 0, au.Size()))
+				if b.Sizes[k.ID] == 0 {
+					b.Sizes[k.ID] = n
+				}
+				return err
+			},
 		})
 	}
 	m := bundle.Manifest{Case: c.ID, BuiltBy: b.BuiltBy, BuiltAt: b.BuiltAt, CheckedBy: b.CheckedBy, CheckedAt: b.CheckedAt,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -44,6 +45,7 @@ func party(user, ip, tag string) ct.Party {
 // recorded from a replayed tap: three with the patient's number (one
 // inbound, one outbound, one to another extension) and one without.
 type world struct {
+	dir   string
 	a     *archive.Archive
 	svc   *cases.Service
 	clock *clock
@@ -53,7 +55,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	dir := t.TempDir()
-	w := &world{clock: &clock{at: t0.Add(30 * 24 * time.Hour)}, calls: map[string]string{}}
+	w := &world{dir: dir, clock: &clock{at: t0.Add(30 * 24 * time.Hour)}, calls: map[string]string{}}
 	a, err := archive.Open(archive.Config{DataDir: filepath.Join(dir, "data"), KeyFile: filepath.Join(dir, "kek"),
 		Retention: 3 * 365 * 24 * time.Hour, Format: recording.Format{}, CreateKey: true, Now: w.clock.now}, nil)
 	if err != nil {
@@ -321,5 +323,40 @@ func TestErasure(t *testing.T) {
 	}
 	if rep, err := w.a.Verify(); err != nil || len(rep.Problems) != 0 {
 		t.Errorf("verify after the erasure: %+v, %v", rep, err)
+	}
+}
+
+// TestDownloadOfAChangedRecordingFails: a recording that changed on the
+// disk after the check is not handed over: the download fails, audited,
+// and what was written is no bundle that verifies.
+func TestDownloadOfAChangedRecordingFails(t *testing.T) {
+	w := newWorld(t)
+	c := w.sar(t)
+	w.svc.Search("boss", c.ID, cases.Terms{})
+	if _, err := w.svc.Build("boss", c.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	w.svc.Check("deputy", c.ID, false)
+	path := filepath.Join(w.dir, "data", "recordings", w.calls["outbound"]+".crv")
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	b := make([]byte, 1)
+	f.ReadAt(b, st.Size()/2)
+	b[0] ^= 1
+	f.WriteAt(b, st.Size()/2)
+	f.Close()
+	var zip bytes.Buffer
+	if _, err := w.svc.Download("boss", c.ID, "A. Patient", &zip); err == nil {
+		t.Fatal("a bundle with a changed recording was downloaded")
+	}
+	pub, _ := w.a.DevicePublic()
+	if _, err := bundle.Verify(bytes.NewReader(zip.Bytes()), int64(zip.Len()), pub, ""); err == nil {
+		t.Error("what the failed download wrote verifies")
+	}
+	if !w.audited(t, "case-download-failed", c.ID) {
+		t.Error("the failed download is not in the audit log")
 	}
 }

@@ -74,7 +74,7 @@ FUZZTIME ?= 10s
 FUZZ := firmware/cases:FuzzNumbers recorder/mp3:FuzzEncoder recorder/capture:FuzzDecode recorder/capture:FuzzReader \
 	recorder/sip:FuzzParse recorder/sip:FuzzParseSDP recorder/sip:FuzzE164 recorder/sip:FuzzParseCrypto recorder/track:FuzzTrack \
 	recorder/rtp:FuzzChannel recorder/codec:FuzzDecoders storage/vault:FuzzReader storage/index:FuzzDecode \
-	firmware/web:FuzzMaskNumbers firmware/web:FuzzQuery firmware/users:FuzzCheckPassword firmware/bundle:FuzzVerify
+	firmware/privacy:FuzzMaskNumbers firmware/web:FuzzQuery firmware/users:FuzzCheckPassword firmware/bundle:FuzzVerify
 fuzz:
 	@for f in $(FUZZ); do pkg=$${f%%:*}; name=$${f##*:}; \
 		echo "fuzz $$name ($$pkg)"; \

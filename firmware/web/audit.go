@@ -4,36 +4,15 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"callrec/firmware/privacy"
 	"callrec/firmware/users"
 	"callrec/storage/index"
 )
-
-// digitsRun is a run of digits that may be a phone number, with the
-// separators people write in one (not '-' or ':': dates and times stay).
-var digitsRun = regexp.MustCompile(`[+0-9][0-9 ()+]{5,}[0-9]`)
-
-// maskNumbers hides phone numbers in text but their last three digits:
-// auditors see who did what, never whom a call was with.
-func maskNumbers(s string) string {
-	return digitsRun.ReplaceAllStringFunc(s, func(n string) string {
-		d := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
-				return r
-			}
-			return -1
-		}, n)
-		if len(d) < 7 {
-			return n
-		}
-		return strings.Repeat("•", len(d)-3) + d[len(d)-3:]
-	})
-}
 
 // auditEntries are the log's entries matching ?user=&action=&call=&from=&to=,
 // newest first, masked for an auditor.
@@ -66,7 +45,7 @@ func (s *Server) auditEntries(r *http.Request, u *who) ([]index.Entry, error) {
 			continue
 		}
 		if u.role == users.Auditor {
-			e.Target, e.Why = maskNumbers(e.Target), maskNumbers(e.Why)
+			e.Target, e.Why = privacy.MaskNumbers(e.Target), privacy.MaskNumbers(e.Why)
 		}
 		out = append(out, e)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"callrec/firmware/optout"
+	"callrec/firmware/privacy"
 	"callrec/firmware/users"
 	"callrec/recorder/pipeline"
 	"callrec/storage/archive"
@@ -45,7 +46,7 @@ func (s *Server) liveCalls(u *who) []liveCall {
 			l.Listeners = s.cfg.Listen.Listeners(c.ID)
 		}
 		if u.role == users.Auditor {
-			l.FromText, l.ToText = maskNumbers(l.FromText), maskNumbers(l.ToText)
+			l.FromText, l.ToText = privacy.MaskNumbers(l.FromText), privacy.MaskNumbers(l.ToText)
 			l.Numbers = nil
 			l.From.Raw, l.From.E164, l.To.Raw, l.To.E164, l.From.Name, l.To.Name = "", "", "", "", "", ""
 		}

@@ -103,6 +103,9 @@ func openVault(cfg Config, log *slog.Logger) (*Archive, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if err := finishReset(cfg.DataDir, log); err != nil {
+		return nil, fmt.Errorf("archive: finishing a factory reset: %w", err)
+	}
 	keys, err := loadKeys(cfg, log)
 	if err != nil {
 		return nil, err

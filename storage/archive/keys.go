@@ -2,12 +2,14 @@ package archive
 
 import (
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -169,4 +171,23 @@ func (a *Archive) ExportRecoveryFile(acc Access, passphrase, path string) error 
 		return fmt.Errorf("archive: export recovery key: %w", err)
 	}
 	return nil
+}
+
+// KeysStatus says which keys the data directory uses, for the console:
+// fingerprints only, never a key.
+func (a *Archive) KeysStatus() (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "key-encryption key  %s (in %s)\n", fingerprint(a.keys.Current), a.cfg.KeyFile)
+	if n := len(a.keys.Old); n > 0 {
+		fmt.Fprintf(&b, "older keys kept     %d (recordings not yet re-wrapped, or the recovery copy's)\n", n)
+	}
+	if _, err := os.Stat(filepath.Join(a.cfg.DataDir, indexKeyFile)); err == nil {
+		fmt.Fprintf(&b, "index key          present, sealed under the key-encryption key\n")
+	}
+	if pub, err := a.DevicePublic(); err == nil {
+		fmt.Fprintf(&b, "device signing key %s\n", base64.StdEncoding.EncodeToString(pub))
+	} else {
+		fmt.Fprintf(&b, "device signing key unreadable: %v\n", err)
+	}
+	return b.String(), nil
 }

@@ -129,3 +129,24 @@ func (ix *Index) putHolds(tx *bolt.Tx, id string, hs []Hold) error {
 	}
 	return tx.Bucket(bHolds).Put([]byte(id), ix.keys.seal(bHolds, []byte(id), v))
 }
+
+// HeldCalls is how many calls carry a legal hold.
+func (ix *Index) HeldCalls() (int, error) {
+	n := 0
+	err := ix.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bHolds).ForEach(func(k, _ []byte) error {
+			hs, err := ix.holds(tx, string(k))
+			if err != nil {
+				return err
+			}
+			if len(hs) > 0 {
+				n++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("index: holds: %w", err)
+	}
+	return n, nil
+}

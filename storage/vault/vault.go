@@ -585,3 +585,38 @@ func (v *Vault) rewrap(id, p string) error {
 	}
 	return f.Sync()
 }
+
+// ShredDir destroys every recording in a vault directory without its
+// keys, as Shred does each (a factory reset finishing after a restart):
+// each wrapped data key is overwritten and synced, then the file and its
+// metadata are removed. It returns how many it destroyed.
+func ShredDir(dir string) (int, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.crv"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range files {
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			return n, fmt.Errorf("vault: shred %s: %w", p, err)
+		}
+		_, err = f.WriteAt(make([]byte, headerSize-wrapOffset), wrapOffset)
+		if err == nil {
+			err = f.Sync()
+		}
+		f.Close()
+		if err == nil {
+			err = os.Remove(p)
+		}
+		if err != nil {
+			return n, fmt.Errorf("vault: shred %s: %w", p, err)
+		}
+		n++
+	}
+	metas, _ := filepath.Glob(filepath.Join(dir, "*.meta"))
+	for _, m := range metas {
+		os.Remove(m)
+	}
+	return n, syncDir(dir)
+}

@@ -158,13 +158,15 @@ func start(t *testing.T, edit func(*console.Config)) *rig {
 		},
 		Network: r.net,
 		Clock:   &haltest.Clock{},
-		Log:     func(n int) []string { return []string{"level=INFO msg=call number=+441632960001", "level=INFO msg=done"}[:min(n, 2)] },
-		Faults:  func() []string { return nil },
+		Log: func(n int) []string {
+			return []string{"level=INFO msg=call number=+441632960001", "level=INFO msg=done"}[:min(n, 2)]
+		},
+		Faults: func() []string { return nil },
 		Ping: func(_ context.Context, host string, w io.Writer) error {
 			_, err := io.WriteString(w, "3 replies from "+host+"\n")
 			return err
 		},
-		Power:   func(a string) error { r.power = append(r.power, a); return nil },
+		Power: func(a string) error { r.power = append(r.power, a); return nil },
 		FactoryReset: func(who string) error {
 			r.reset++
 			return nil

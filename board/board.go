@@ -8,10 +8,12 @@ import (
 
 	"time"
 
+	"go.bug.st/serial"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/host/v3"
 
+	"callrec/board/netd"
 	"callrec/board/pins"
 	"callrec/board/sim"
 	"callrec/hal"
@@ -27,6 +29,7 @@ type Parts struct {
 	OptOut      hal.Button
 	Watchdog    hal.Watchdog
 	Clock       hal.Clock
+	Network     hal.Network // the management port's settings
 }
 
 // Board describes one board: its pins and how to open them.
@@ -44,6 +47,25 @@ type Board struct {
 	ButtonActiveLow bool
 	Watchdog        string // the watchdog device ("" none)
 	open            func(b Board, log *slog.Logger) (Parts, error)
+	console         func(device string, log *slog.Logger) (hal.Serial, error)
+	// Simulated: a reboot re-executes the daemon and a shutdown ends it,
+	// rather than the machine's.
+	Simulated bool
+}
+
+// OpenConsole opens the technician's console port: the serial device
+// (115200 8N1), or on the simulated board a pty whose path it logs.
+func (b Board) OpenConsole(device string, log *slog.Logger) (hal.Serial, error) {
+	return b.console(device, log)
+}
+
+// openSerial opens a serial port (or a USB gadget's) at 115200 8N1.
+func openSerial(device string, _ *slog.Logger) (hal.Serial, error) {
+	p, err := serial.Open(device, &serial.Mode{BaudRate: 115200, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	if err != nil {
+		return nil, fmt.Errorf("board: console %s: %w", device, err)
+	}
+	return p, nil
 }
 
 // Open claims the board's pins.
@@ -65,6 +87,7 @@ var ByName = map[string]Board{
 		ButtonActiveLow: true,
 		Watchdog:        "/dev/watchdog",
 		open:            openPins,
+		console:         openSerial,
 	},
 	"sim": {
 		Name:        "sim",
@@ -77,8 +100,16 @@ var ByName = map[string]Board{
 		open: func(b Board, log *slog.Logger) (Parts, error) {
 			p := sim.New(log)
 			return Parts{StatusLED: p.StatusLED, RecLED: p.RecLED, OptOutLED: p.OptOutLED, FaultLED: p.FaultLED, FaultRedLED: p.FaultRedLED,
-				OptOut: p.OptOut, Watchdog: p.Watchdog, Clock: p.Clock}, nil
+				OptOut: p.OptOut, Watchdog: p.Watchdog, Clock: p.Clock, Network: sim.NewNetwork(log)}, nil
 		},
+		console: func(_ string, log *slog.Logger) (hal.Serial, error) {
+			c, err := sim.OpenConsole(log)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+		Simulated: true,
 	},
 }
 
@@ -128,6 +159,7 @@ func openPins(b Board, log *slog.Logger) (Parts, error) {
 		parts.Watchdog = wd
 	}
 	parts.Clock = hal.KernelClock{}
+	parts.Network = &netd.Networkd{Dir: "/etc/systemd/network", Iface: "eth0"}
 	return parts, nil
 }
 

@@ -32,3 +32,19 @@ type Serial interface {
 type Clock interface {
 	Sync() (synced bool, maxError time.Duration, err error)
 }
+
+// Network is the box's own network settings (its management port).
+type Network interface {
+	Show() (string, error)
+	// Set applies new settings at once and returns what puts the old ones
+	// back.
+	Set(s NetSettings) (revert func() error, err error)
+}
+
+// NetSettings are an interface's addressing: DHCP, or a static address.
+type NetSettings struct {
+	DHCP    bool
+	Address string // ADDR/PREFIX
+	Gateway string
+	DNS     string
+}

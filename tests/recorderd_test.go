@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	recorderd = filepath.Join(dir, "recorderd")
-	build := exec.Command("go", "build", "-o", recorderd, "../cmd/recorderd")
+	build := exec.Command("go", "build", "-tags", "callrec_testkeys", "-o", recorderd, "../cmd/recorderd")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		os.Stderr.Write(out)

@@ -5,12 +5,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"callrec/board"
 	"callrec/firmware/appliance"
+	"callrec/firmware/console"
 	"callrec/firmware/panel"
+	"callrec/firmware/update"
+	"callrec/hal"
 )
 
 // runDaemon runs the appliance on a board until ctx is done.
@@ -23,6 +30,10 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 	purgeEvery := fs.Duration("purge-every", 24*time.Hour, "how often the retention purge runs")
 	webAddr := fs.String("web", "", `HTTPS address of the web page (overrides web.listen; "off": none)`)
 	redirect := fs.String("web-redirect", "", `plain HTTP address that redirects to the page (overrides web.redirect; "off": none)`)
+	consoleDev := fs.String("console", "", `the console's serial device (overrides console.device; "off": none)`)
+	slotsDir := fs.String("slots", "", `the firmware slots' directory (overrides update.slots; "off": none)`)
+	confirm := fs.Duration("confirm-window", time.Minute, "how long a network change on the console waits for its confirmation")
+	captureWindow := fs.Duration("capture-window", 10*time.Second, "how long `capture check` on the console watches")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -43,21 +54,126 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	log = log.With("board", b.Name)
+	// The daemon's log goes to stderr, and its last lines to the console.
+	ring := console.NewRing(1000)
+	log = slog.New(slog.NewTextHandler(io.MultiWriter(stderr, ring), &slog.HandlerOptions{Level: slog.LevelInfo})).With("board", b.Name)
+	// The firmware slots: the boot decides which firmware runs.
+	if *slotsDir != "" {
+		cfg.Update.Slots = *slotsDir
+	}
+	var slots *update.Slots
+	onTrial := false
+	if d := cfg.Update.Slots; d != "" && d != "off" {
+		s := update.Slots{Root: d}
+		self, _ := os.Executable()
+		exe, trial, err := s.Boot(self)
+		switch {
+		case err != nil:
+			log.Warn("firmware slots not in use", "dir", d, "err", err)
+		case !sameFile(exe, self):
+			log.Info("booting the firmware of the slots", "exe", exe, "trial", trial)
+			return syscall.Exec(exe, append([]string{exe}, os.Args[1:]...), os.Environ())
+		default:
+			slots, onTrial = &s, trial
+			if trial {
+				log.Info("trial boot of new firmware", "version", version)
+			}
+		}
+	}
 	parts, err := b.Open(log)
 	if err != nil {
 		return fmt.Errorf("open board %s: %w", b.Name, err)
 	}
+	if *consoleDev != "" {
+		cfg.Console.Device = *consoleDev
+	}
+	var port hal.Serial
+	if cfg.Console.Device != "off" {
+		if port, err = b.OpenConsole(cfg.Console.Device, log); err != nil {
+			log.Error("no serial console", "err", err)
+		}
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var power atomic.Value // the action asked for: "reboot", "shutdown"
 	pnl := &panel.Panel{Status: parts.StatusLED, Rec: parts.RecLED, OptOut: parts.OptOutLED, Fault: parts.FaultLED, FaultRed: parts.FaultRedLED,
 		Watchdog: parts.Watchdog, Log: log}
 	if c, ok := parts.Watchdog.(interface{ Close() error }); ok {
 		defer c.Close() // a clean stop disarms the watchdog (its magic close)
 	}
-	return appliance.Run(ctx, appliance.Config{Box: cfg, Interfaces: cfg.Capture.Interfaces, Version: version,
+	err = appliance.Run(ctx, appliance.Config{Box: cfg, Interfaces: cfg.Capture.Interfaces, Version: version,
 		Capture: func(iface string) (appliance.Source, error) { return openLive(iface) },
 		Feed:    *feed, PurgeEvery: *purgeEvery, Listen: *webAddr, Redirect: *redirect,
 		Button: parts.OptOut, Clock: parts.Clock, WatchdogReset: cardReset(parts.Watchdog),
-		ListenLoopback: b.Name == "sim"}, pnl, log)
+		ListenLoopback: b.Simulated,
+		Console:        port, Serial: serialNumber(), Network: parts.Network, LogTail: ring.Last,
+		Power: func(action string) error {
+			power.Store(action)
+			stop()
+			return nil
+		},
+		ConfirmWindow: *confirm, CaptureWindow: *captureWindow,
+		Slots: slots, Model: b.Name, Trial: onTrial}, pnl, log)
+	action, _ := power.Load().(string)
+	if err != nil && onTrial {
+		// The trial firmware did not even start: back to the one before.
+		log.Error("the trial firmware failed to start: rolling back", "err", err)
+		slots.Abandon()
+		action = "reboot"
+	}
+	switch action {
+	case "reboot":
+		return reboot(b, slots, log)
+	case "shutdown":
+		return shutdown(b, log)
+	}
+	return err
+}
+
+// reboot restarts the box: the simulated board re-executes the daemon
+// (through the slots' current firmware, which boots what is next); a
+// real one asks systemd.
+func reboot(b board.Board, slots *update.Slots, log *slog.Logger) error {
+	if !b.Simulated {
+		log.Info("rebooting")
+		return exec.Command("systemctl", "reboot").Run()
+	}
+	exe, _ := os.Executable()
+	if slots != nil {
+		if cur, err := slots.Current(); err == nil {
+			exe = slots.Binary(cur)
+		}
+	}
+	log.Info("rebooting (simulated: the daemon starts again)", "exe", exe)
+	return syscall.Exec(exe, append([]string{exe}, os.Args[1:]...), os.Environ())
+}
+
+func shutdown(b board.Board, log *slog.Logger) error {
+	log.Info("shutting down")
+	if b.Simulated {
+		return nil
+	}
+	return exec.Command("systemctl", "poweroff").Run()
+}
+
+// sameFile says whether two paths are the same file.
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// serialNumber is the board's serial number (a Raspberry Pi's, from the
+// device tree), or "unknown".
+func serialNumber() string {
+	for _, p := range []string{"/sys/firmware/devicetree/base/serial-number", "/etc/machine-id"} {
+		if b, err := os.ReadFile(p); err == nil {
+			if s := strings.Trim(string(b), "\x00\n "); s != "" {
+				return s
+			}
+		}
+	}
+	return "unknown"
 }
 
 // cardReset says whether the board's watchdog caused the last reboot.

@@ -67,6 +67,8 @@ commands:
   optout   opt a live call out of recording (the running daemon does it; audited)
   users    manage the web page's accounts: add, list, disable, enable, reset, token
   status   print the running daemon's status (disk, faults, counters, web certificate)
+  update   the firmware slots: init, status, apply FILE.zip, rollback
+  firmware make release keys and sign firmware bundles (keygen, certify, sign)
   encode   encode raw 16-bit little-endian PCM from stdin to MP3 on stdout
   version  print the version
 
@@ -113,6 +115,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runUsers(args, stdout, stderr, log)
 	case "status":
 		return runStatus(args, stdout, stderr)
+	case "update":
+		return runUpdate(args, log, stdout, stderr)
+	case "firmware":
+		return runFirmware(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "recorderd", version)
 		return nil

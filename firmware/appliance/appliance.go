@@ -13,11 +13,13 @@ import (
 
 	"callrec/firmware/cases"
 	"callrec/firmware/config"
+	"callrec/firmware/console"
 	"callrec/firmware/listen"
 	"callrec/firmware/optout"
 	"callrec/firmware/panel"
 	"callrec/firmware/recording"
 	"callrec/firmware/status"
+	"callrec/firmware/update"
 	"callrec/firmware/users"
 	"callrec/firmware/web"
 	"callrec/hal"
@@ -52,6 +54,29 @@ type Config struct {
 	// FailBlink is how long a start-up failure's code blinks on the fault
 	// LED before Run returns (default 30 s; negative: none).
 	FailBlink time.Duration
+
+	// Console is the technician's console port (nil: none); Serial is
+	// the box's serial number, for its banner.
+	Console hal.Serial
+	Serial  string
+	// Network is the management port's settings (nil: not settable).
+	Network hal.Network
+	// LogTail is the daemon's last log lines (nil: none).
+	LogTail func(n int) []string
+	// Power asks the daemon to stop and reboot or shut down ("reboot",
+	// "shutdown"); nil: the console cannot.
+	Power func(action string) error
+	// ConfirmWindow is how long a network change waits for confirmation
+	// (default 60 s); CaptureWindow how long `capture check` watches
+	// (default 10 s).
+	ConfirmWindow, CaptureWindow time.Duration
+	// Slots are the firmware slots (nil: the box runs outside them, and
+	// cannot be updated); Model is the board, which a bundle must name.
+	Slots *update.Slots
+	Model string
+	// Trial: this firmware is on trial; once its health check passes it
+	// becomes current, and if it fails the box rolls back (Power reboot).
+	Trial bool
 }
 
 // Blink codes of start-up failures, on the fault LED (red): N pulses,
@@ -241,17 +266,20 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	}
 	col.Lights = pnl.Shown
 	col.Warnings = warnings
+	ports := &ports{}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, iface := range c.Interfaces {
 		g.Go(func() error { // returns when gctx is done, the source ends or the interface fails
-			src, err := c.Capture(iface)
+			raw, err := c.Capture(iface)
 			if err != nil {
 				if opened.Load() == 0 {
 					return failed(codeCapture, fmt.Errorf("run: %w", err))
 				}
 				return fmt.Errorf("run: %w", err)
 			}
-			defer src.Close()
+			defer raw.Close()
+			src := &counted{Source: raw, name: iface}
+			ports.add(src)
 			opened.Add(1)
 			log.Info("capturing", "iface", iface)
 			if err := p.Run(gctx, src); err != nil {
@@ -270,8 +298,42 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	g.Go(func() error {                                                                    // until gctx is done
 		return cond.run(gctx, 5*time.Second, a, c.Clock, func() uint64 { return p.Stats().Capture.Packets + p.Stats().Kernel.Received }, log)
 	})
+	btn := newButtonMux()
 	if c.Button != nil {
-		g.Go(func() error { return opt.RunButton(gctx, c.Button.Wait) }) // until gctx is done
+		g.Go(func() error { return btn.run(gctx, c.Button) })       // until gctx is done
+		g.Go(func() error { return opt.RunButton(gctx, btn.Wait) }) // until gctx is done
+	}
+	var updater *update.Service
+	if c.Slots != nil {
+		trust, err := update.Trusted()
+		if err != nil {
+			log.Error("the embedded firmware keys do not read: no update can be installed", "err", err)
+		}
+		updater = &update.Service{Slots: *c.Slots, Trust: trust, Model: c.Model, Running: c.Version, Audit: a.Audit, Log: log}
+	}
+	var consoleUp atomic.Bool
+	if c.Console != nil {
+		var upd console.Updater
+		if updater != nil {
+			upd = updater
+		}
+		fp := func() string { return "" }
+		if page != nil {
+			fp = page.fingerprint
+		}
+		con := console.New(consoleConfig(c, a, col, pnl, p, opt, reset, warnings, ports, btn, upd, fp))
+		g.Go(func() error { // until gctx is done: closing the port ends its read
+			consoleUp.Store(true)
+			err := con.Serve(gctx, c.Console)
+			if gctx.Err() != nil {
+				return nil
+			}
+			return err
+		})
+		g.Go(func() error { <-gctx.Done(); return c.Console.Close() })
+	}
+	if c.Trial && c.Slots != nil {
+		g.Go(func() error { return trial(gctx, c, a, page, &opened, &consoleUp, log) })
 	}
 	if page != nil {
 		g.Go(func() error { return page.serve(gctx) }) // until gctx is done
@@ -292,10 +354,13 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 // webPage is the supervisors' page, listening.
 type webPage struct {
 	srv          *web.Server
+	certs        *web.Certs
 	ln, redirect net.Listener
 }
 
 func (p *webPage) serve(ctx context.Context) error { return p.srv.Serve(ctx, p.ln, p.redirect) }
+
+func (p *webPage) fingerprint() string { return p.certs.Fingerprint() }
 
 // startWeb makes the page and opens its listeners (nil when the page is
 // off). The certificate is made at first start, and its fingerprint
@@ -336,7 +401,7 @@ func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Pa
 	if err != nil {
 		return nil, err
 	}
-	p := &webPage{srv: srv}
+	p := &webPage{srv: srv, certs: certs}
 	if p.ln, err = net.Listen("tcp", w.Listen); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}

@@ -27,6 +27,24 @@ type Config struct {
 	OptOut  OptOut  `toml:"optout"`
 	Access  Access  `toml:"access"`
 	Cases   Cases   `toml:"cases"`
+	Console Console `toml:"console"`
+	Update  Update  `toml:"update"`
+}
+
+// Console is the technician's serial console.
+type Console struct {
+	// Device is the serial port (default /dev/ttyS0, 115200 8N1), or a
+	// USB gadget's (/dev/ttyGS0); "off": none. The simulated board serves
+	// a pty whatever this says.
+	Device string `toml:"device"`
+}
+
+// Update is where the firmware slots are.
+type Update struct {
+	// Slots is the directory of the A/B firmware slots (default
+	// /opt/callrec); "" or "off": the box runs outside them and takes
+	// no update.
+	Slots string `toml:"slots"`
 }
 
 // Access says who may play recordings.
@@ -117,6 +135,8 @@ func Default() Config {
 	c.OptOut = OptOut{Mode: archive.OptOutDiscard, Code: "*9"}
 	c.Access = Access{Mode: cases.AccessGrant}
 	c.Cases = Cases{DownloadDays: 7}
+	c.Console = Console{Device: "/dev/ttyS0"}
+	c.Update = Update{Slots: "/opt/callrec"}
 	c.Web = Web{Listen: ":443", Redirect: ":80", IdleTimeout: Duration{15 * time.Minute}, MaxSession: Duration{8 * time.Hour}}
 	c.Storage = Storage{DataDir: "/var/lib/callrec", KeyFile: "/etc/callrec/kek", RetentionYears: 5, ReserveMB: 1024}
 	return c

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"callrec/hal"
 	"callrec/storage/archive"
 )
 
@@ -114,26 +115,26 @@ func (c *Console) showNetwork(_ context.Context, s *session, _ []string) error {
 }
 
 // parseNet reads `dhcp` or `static ADDR/PREFIX GW DNS`.
-func parseNet(args []string) (NetSettings, error) {
+func parseNet(args []string) (hal.NetSettings, error) {
 	usage := errors.New("usage: set network dhcp | set network static ADDR/PREFIX GATEWAY DNS")
 	switch {
 	case len(args) == 1 && args[0] == "dhcp":
-		return NetSettings{DHCP: true}, nil
+		return hal.NetSettings{DHCP: true}, nil
 	case len(args) == 4 && args[0] == "static":
 		p, err := netip.ParsePrefix(args[1])
 		if err != nil || p.Bits() < 8 || p.Addr() == p.Masked().Addr() {
-			return NetSettings{}, fmt.Errorf("%q is not a host address with its prefix, like 192.168.1.20/24", args[1])
+			return hal.NetSettings{}, fmt.Errorf("%q is not a host address with its prefix, like 192.168.1.20/24", args[1])
 		}
 		gw, err := netip.ParseAddr(args[2])
 		if err != nil || !p.Contains(gw) || gw == p.Addr() {
-			return NetSettings{}, fmt.Errorf("the gateway %q must be another address in %s", args[2], p.Masked())
+			return hal.NetSettings{}, fmt.Errorf("the gateway %q must be another address in %s", args[2], p.Masked())
 		}
 		if _, err := netip.ParseAddr(args[3]); err != nil {
-			return NetSettings{}, fmt.Errorf("the DNS server %q is not an address", args[3])
+			return hal.NetSettings{}, fmt.Errorf("the DNS server %q is not an address", args[3])
 		}
-		return NetSettings{Address: p.String(), Gateway: gw.String(), DNS: args[3]}, nil
+		return hal.NetSettings{Address: p.String(), Gateway: gw.String(), DNS: args[3]}, nil
 	}
-	return NetSettings{}, usage
+	return hal.NetSettings{}, usage
 }
 
 // setNetwork applies new settings, then waits ConfirmWindow for

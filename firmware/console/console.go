@@ -51,22 +51,6 @@ type Banner struct {
 	Fingerprint              string // the web certificate's SHA-256
 }
 
-// Network is the box's own network settings.
-type Network interface {
-	Show() (string, error)
-	// Set applies new settings at once and returns a function that puts
-	// the old ones back.
-	Set(s NetSettings) (revert func() error, err error)
-}
-
-// NetSettings are an interface's addressing: DHCP, or a static address.
-type NetSettings struct {
-	DHCP    bool
-	Address string // ADDR/PREFIX
-	Gateway string
-	DNS     string
-}
-
 // PortCheck is what one capture port saw over a window.
 type PortCheck struct {
 	Port           string
@@ -98,7 +82,7 @@ type Config struct {
 	Status   func() string
 	Live     func() []pipeline.LiveCall
 	OptOut   func(acc archive.Access, trigger, id string) (optout.Result, error)
-	Network  Network
+	Network  hal.Network
 	Clock    hal.Clock
 	Ping     func(ctx context.Context, host string, w io.Writer) error
 	Log      func(n int) []string

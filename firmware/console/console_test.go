@@ -14,6 +14,7 @@ import (
 	"callrec/firmware/console"
 	"callrec/firmware/optout"
 	"callrec/firmware/users"
+	"callrec/hal"
 	"callrec/hal/haltest"
 	"callrec/recorder/pipeline"
 	"callrec/recorder/track"
@@ -77,8 +78,8 @@ func (s *screen) wait(text string) string {
 
 type net_ struct {
 	mu      sync.Mutex
-	now     console.NetSettings
-	changes []console.NetSettings
+	now     hal.NetSettings
+	changes []hal.NetSettings
 }
 
 func (n *net_) Show() (string, error) {
@@ -90,7 +91,7 @@ func (n *net_) Show() (string, error) {
 	return "eth0 " + n.now.Address + " gw " + n.now.Gateway + " dns " + n.now.DNS, nil
 }
 
-func (n *net_) Set(s console.NetSettings) (func() error, error) {
+func (n *net_) Set(s hal.NetSettings) (func() error, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	old := n.now
@@ -133,7 +134,7 @@ func start(t *testing.T, edit func(*console.Config)) *rig {
 			}
 		}
 	}
-	r := &rig{ix: ix, users: us, net: &net_{now: console.NetSettings{DHCP: true}}, button: &haltest.Button{}, done: make(chan error, 1)}
+	r := &rig{ix: ix, users: us, net: &net_{now: hal.NetSettings{DHCP: true}}, button: &haltest.Button{}, done: make(chan error, 1)}
 	audit := func(who, action, target, why string) error {
 		_, err := ix.Audit(index.Entry{Who: who, Action: action, Target: target, Why: why})
 		return err
@@ -368,4 +369,17 @@ func TestUnavailableCommandsSaySo(t *testing.T) {
 	r.signIn()
 	r.typeLine("update status")
 	r.wait("not available on this box")
+}
+
+func TestRing(t *testing.T) {
+	r := console.NewRing(3)
+	for _, s := range []string{"one\ntwo\n", "thr", "ee\nfour\nfive"} {
+		r.Write([]byte(s))
+	}
+	if got := strings.Join(r.Last(10), ","); got != "two,three,four" {
+		t.Errorf("Last = %s", got)
+	}
+	if got := strings.Join(r.Last(1), ","); got != "four" {
+		t.Errorf("Last(1) = %s", got)
+	}
 }

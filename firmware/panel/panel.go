@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"callrec/hal"
@@ -27,8 +28,9 @@ type Panel struct {
 	Watchdog            hal.Watchdog // nil: none
 	Log                 *slog.Logger
 
-	mu    sync.Mutex
-	shown Lights
+	mu      sync.Mutex
+	shown   Lights
+	testing atomic.Bool // Test has the LEDs
 }
 
 // Pattern is how one LED shows: off, on, blinking, or a blink code.
@@ -167,6 +169,31 @@ func (p *Panel) LampTest() {
 	}
 }
 
+// Test lights each LED alone for step, in turn (status, rec, opt-out,
+// fault amber, fault red), for a technician to see each works; Run leaves
+// the LEDs alone meanwhile (and still feeds the watchdog).
+func (p *Panel) Test(ctx context.Context, step time.Duration) error {
+	p.testing.Store(true)
+	defer p.testing.Store(false)
+	leds := p.leds()
+	for _, l := range leds {
+		l.Set(false)
+	}
+	for _, l := range leds {
+		if err := l.Set(true); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			l.Set(false)
+			return ctx.Err()
+		case <-time.After(step):
+		}
+		l.Set(false)
+	}
+	return nil
+}
+
 func (p *Panel) leds() []hal.LED {
 	var out []hal.LED
 	for _, l := range []hal.LED{p.Status, p.Rec, p.OptOut, p.Fault, p.FaultRed} {
@@ -227,7 +254,9 @@ func (p *Panel) Run(ctx context.Context, feed time.Duration, health func() Healt
 	for {
 		h := health()
 		now := time.Now()
-		if err := p.Show(Decide(h.State), now.Sub(epoch)); err != nil {
+		if p.testing.Load() {
+			// a technician's LED test has the LEDs
+		} else if err := p.Show(Decide(h.State), now.Sub(epoch)); err != nil {
 			if !failing {
 				log.Error("panel: LED not set", "err", err)
 			}

@@ -180,3 +180,28 @@ func TestRunRefusesZeroFeed(t *testing.T) {
 		t.Error("Run with a zero feed interval returned nil")
 	}
 }
+
+// TestLEDTest: each LED lights alone, in turn, while Run leaves them be.
+func TestLEDTest(t *testing.T) {
+	var order []string
+	var mu sync.Mutex
+	led := func(name string) *haltest.LED {
+		return &haltest.LED{OnSet: func(on bool) {
+			if on {
+				mu.Lock()
+				order = append(order, name)
+				mu.Unlock()
+			}
+		}}
+	}
+	p := &Panel{Status: led("status"), Rec: led("rec"), OptOut: led("optout"), Fault: led("fault"), FaultRed: led("fault_red")}
+	if err := p.Test(context.Background(), time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"status", "rec", "optout", "fault", "fault_red"}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(order, ",") != strings.Join(want, ",") {
+		t.Errorf("lit %v, want %v in turn", order, want)
+	}
+}

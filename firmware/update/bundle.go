@@ -77,9 +77,10 @@ func sv(v string) string {
 	return "v" + v
 }
 
-// ParseKey reads an ed25519 public key in base64.
+// ParseKey reads an ed25519 public key in base64 (lines starting with #
+// are comments, as in a .pub file).
 func ParseKey(s string) (ed25519.PublicKey, error) {
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	b, err := base64.StdEncoding.DecodeString(stripComments(s))
 	if err != nil || len(b) != ed25519.PublicKeySize {
 		return nil, errors.New("update: not an ed25519 public key in base64")
 	}

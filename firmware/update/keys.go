@@ -35,7 +35,7 @@ func Trusted() (Trust, error) {
 			if err != nil {
 				return err
 			}
-			k, err := ParseKey(stripComments(string(b)))
+			k, err := ParseKey(string(b))
 			if err != nil {
 				return fmt.Errorf("update: embedded key %s: %w", p, err)
 			}

@@ -36,7 +36,7 @@ func (a *Archive) FactoryReset(acc Access) (int, error) {
 	}
 	if held > 0 {
 		a.audit(acc.Who, "factory-reset-refused", "box", fmt.Sprintf("%s [%d calls held]", acc.Why, held))
-		return 0, fmt.Errorf("%w: %d; release them first (or keep the box)", ErrHeldCalls, held)
+		return 0, fmt.Errorf("%w: %d held; release the holds first, or keep the box as it is", ErrHeldCalls, held)
 	}
 	if err := a.audit(acc.Who, "factory-reset", "box", acc.Why); err != nil {
 		return 0, err

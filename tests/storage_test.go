@@ -41,7 +41,8 @@ type storedCall struct {
 type box struct {
 	t   *testing.T
 	dir string
-	pid int // the daemon's, once started
+	pid int    // the daemon's, once started
+	exe string // the daemon's binary, if not the tests' recorderd
 }
 
 // newBox makes an empty data directory and its key, as an installer does
@@ -209,7 +210,11 @@ func TestKeys(t *testing.T) {
 func (b *box) startDaemon(extra ...string) (stderr *syncBuffer, stop func() error, kill func()) {
 	b.t.Helper()
 	stderr = &syncBuffer{}
-	cmd := exec.Command(recorderd, append(b.args("run", "-iface", "lo", "-watchdog", "100ms", "-web", "127.0.0.1:0", "-web-redirect", "off"), extra...)...)
+	exe := recorderd
+	if b.exe != "" {
+		exe = b.exe
+	}
+	cmd := exec.Command(exe, append(b.args("run", "-iface", "lo", "-watchdog", "100ms", "-web", "127.0.0.1:0", "-web-redirect", "off"), extra...)...)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
 		b.t.Fatal(err)

@@ -34,6 +34,7 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 	slotsDir := fs.String("slots", "", `the firmware slots' directory (overrides update.slots; "off": none)`)
 	confirm := fs.Duration("confirm-window", time.Minute, "how long a network change on the console waits for its confirmation")
 	captureWindow := fs.Duration("capture-window", 10*time.Second, "how long `capture check` on the console watches")
+	healthWindow := fs.Duration("health-window", time.Minute, "how long a trial boot of new firmware has to pass its health check")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 			return nil
 		},
 		ConfirmWindow: *confirm, CaptureWindow: *captureWindow,
-		Slots: slots, Model: b.Name, Trial: onTrial}, pnl, log)
+		Slots: slots, Model: b.Name, Trial: onTrial, HealthWindow: *healthWindow}, pnl, log)
 	action, _ := power.Load().(string)
 	if err != nil && onTrial {
 		// The trial firmware did not even start: back to the one before.

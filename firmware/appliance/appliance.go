@@ -77,6 +77,9 @@ type Config struct {
 	// Trial: this firmware is on trial; once its health check passes it
 	// becomes current, and if it fails the box rolls back (Power reboot).
 	Trial bool
+	// HealthWindow is how long a trial boot has to pass its health check
+	// (default a minute).
+	HealthWindow time.Duration
 }
 
 // Blink codes of start-up failures, on the fault LED (red): N pulses,

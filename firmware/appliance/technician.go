@@ -358,7 +358,11 @@ func trial(ctx context.Context, c Config, a *archive.Archive, page *webPage, ope
 	if healthFault != nil {
 		checks["build"] = func() error { return healthFault }
 	}
-	err := healthCheck(ctx, time.Minute, checks)
+	within := c.HealthWindow
+	if within <= 0 {
+		within = time.Minute
+	}
+	err := healthCheck(ctx, within, checks)
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -122,6 +122,9 @@ func (s Slots) Init(exe, version string) error {
 	if err := writeDurably(s.path("slots", "a", "VERSION"), []byte(version+"\n")); err != nil {
 		return err
 	}
+	if err := s.markGood("a"); err != nil {
+		return err
+	}
 	return s.point("current", filepath.Join("slots", "a"))
 }
 
@@ -183,6 +186,15 @@ func (s Slots) Install(c *Checked) (slot string, err error) {
 	}
 	steps := []func() error{
 		func() error {
+			// The slot's old firmware stops counting as good before a
+			// byte of it changes: a rollback never lands on a half-written
+			// or untried one.
+			if err := os.Remove(s.path("slots", slot, goodMark)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			if err := syncDir(s.path("slots", slot)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
 			rc, err := c.binary.Open()
 			if err != nil {
 				return err
@@ -271,10 +283,26 @@ func (s Slots) MarkGood() error {
 	if err != nil {
 		return fmt.Errorf("update: no firmware on trial: %w", err)
 	}
+	if err := s.markGood(next); err != nil {
+		return err
+	}
 	if err := s.point("current", filepath.Join("slots", next)); err != nil {
 		return err
 	}
 	return s.clearTrial()
+}
+
+// goodMark, in a slot, says its firmware ran and passed its health check:
+// only such a slot is a rollback's target.
+const goodMark = "GOOD"
+
+func (s Slots) markGood(slot string) error {
+	return writeDurably(s.path("slots", slot, goodMark), []byte("passed its health check\n"))
+}
+
+func (s Slots) good(slot string) bool {
+	_, err := os.Stat(s.path("slots", slot, goodMark))
+	return err == nil
 }
 
 // Abandon gives up a firmware on trial (its health check failed): the
@@ -292,11 +320,14 @@ func (s Slots) Rollback() (string, error) {
 		return "", err
 	}
 	prev := other(cur)
-	if _, err := os.Stat(s.Binary(prev)); err != nil {
-		return "", errors.New("update: there is no previous firmware to return to")
+	if _, err := os.Stat(s.Binary(prev)); err != nil || !s.good(prev) {
+		return "", ErrNoPrevious
 	}
 	return prev, s.point("current", filepath.Join("slots", prev))
 }
+
+// ErrNoPrevious: the other slot holds no firmware that ran well.
+var ErrNoPrevious = errors.New("update: the other slot holds no firmware that ran well (none, or an update that failed its trial): there is nothing to roll back to")
 
 // Describe says what the slots hold, for `update status`.
 func (s Slots) Describe() string {
@@ -307,7 +338,11 @@ func (s Slots) Describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "current  slot %s, version %s\n", cur, s.Version(cur))
 	if v := s.Version(other(cur)); v != "" {
-		fmt.Fprintf(&b, "other    slot %s, version %s (update rollback returns to it)\n", other(cur), v)
+		if s.good(other(cur)) {
+			fmt.Fprintf(&b, "other    slot %s, version %s (update rollback returns to it)\n", other(cur), v)
+		} else {
+			fmt.Fprintf(&b, "other    slot %s, version %s (never ran well: no rollback to it)\n", other(cur), v)
+		}
 	}
 	if next, err := s.target("next"); err == nil {
 		var t trial

@@ -291,3 +291,20 @@ func TestEmbeddedTrustReads(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNoRollbackToAFailedTrial: after a trial that failed, the other slot
+// holds firmware that never ran well: rollback refuses it.
+func TestNoRollbackToAFailedTrial(t *testing.T) {
+	k := newKeys()
+	s := setUp(t)
+	c, _ := check(sign(t, binary(t, "new firmware"), Manifest{Version: "1.4.0", Model: "sim"}, k.release, k.cert), k.trust, "1.3.2")
+	s.Install(c)
+	s.Boot(s.Binary("a"))
+	s.Abandon()
+	if _, err := s.Rollback(); !errors.Is(err, ErrNoPrevious) {
+		t.Errorf("Rollback to a failed trial = %v, want ErrNoPrevious", err)
+	}
+	if exe, _, _ := s.Boot(s.Binary("a")); exe != s.Binary("a") {
+		t.Errorf("boots %s", exe)
+	}
+}

@@ -232,7 +232,15 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 	if reset.active() {
 		log.Warn("the last reboot was the watchdog's: acknowledge it on the web page's status")
 	}
-	page, err := startWeb(c, a, col, pnl, opt, p, dnr, reset, ears, log)
+	var updater *update.Service
+	if c.Slots != nil {
+		trust, err := update.Trusted()
+		if err != nil {
+			log.Error("the embedded firmware keys do not read: no update can be installed", "err", err)
+		}
+		updater = &update.Service{Slots: *c.Slots, Trust: trust, Model: c.Model, Running: c.Version, Audit: a.Audit, Log: log}
+	}
+	page, err := startWeb(c, a, col, pnl, opt, p, dnr, reset, ears, updater, log)
 	if err != nil {
 		stopWorker()
 		<-workerDone
@@ -306,14 +314,6 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 		g.Go(func() error { return btn.run(gctx, c.Button) })       // until gctx is done
 		g.Go(func() error { return opt.RunButton(gctx, btn.Wait) }) // until gctx is done
 	}
-	var updater *update.Service
-	if c.Slots != nil {
-		trust, err := update.Trusted()
-		if err != nil {
-			log.Error("the embedded firmware keys do not read: no update can be installed", "err", err)
-		}
-		updater = &update.Service{Slots: *c.Slots, Trust: trust, Model: c.Model, Running: c.Version, Audit: a.Audit, Log: log}
-	}
 	var consoleUp atomic.Bool
 	if c.Console != nil {
 		var upd console.Updater
@@ -368,7 +368,7 @@ func (p *webPage) fingerprint() string { return p.certs.Fingerprint() }
 // startWeb makes the page and opens its listeners (nil when the page is
 // off). The certificate is made at first start, and its fingerprint
 // logged, shown in the status and on the console.
-func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, opt *optout.Service, pl *pipeline.Pipeline, dnr *optout.DoNotRecord, reset *resetFault, ears *listen.Service, log *slog.Logger) (*webPage, error) {
+func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Panel, opt *optout.Service, pl *pipeline.Pipeline, dnr *optout.DoNotRecord, reset *resetFault, ears *listen.Service, updater *update.Service, log *slog.Logger) (*webPage, error) {
 	w := c.Box.Web
 	if c.Listen != "" {
 		w.Listen = c.Listen
@@ -396,7 +396,7 @@ func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Pa
 	work := cases.New(cases.Config{Archive: a, Store: a.Index(), Plan: c.Box.Calls.Track().Plan, Practice: c.Box.Cases.Practice,
 		Retention: c.Box.Storage.Retention(), DownloadDays: c.Box.Cases.DownloadDays})
 	srv, err := web.New(web.Config{Archive: a, Notes: a.Index(), Users: users.New(a.Index(), log), Certs: certs,
-		Cases: work, GrantAccess: c.Box.Access.Mode != cases.AccessOpen,
+		Cases: work, GrantAccess: c.Box.Access.Mode != cases.AccessOpen, Update: webUpdater(updater), Power: c.Power,
 		Status: func() status.Snapshot { return col.Snapshot(time.Now()) },
 		Plan:   c.Box.Calls.Track().Plan, Retention: c.Box.Storage.Retention(), Version: c.Version,
 		IdleTimeout: w.IdleTimeout.Duration, MaxSession: w.MaxSession.Duration, Log: log,
@@ -416,4 +416,13 @@ func startWeb(c Config, a *archive.Archive, col *status.Collector, pnl *panel.Pa
 	}
 	log.Info("web page", "url", "https://"+p.ln.Addr().String()+"/")
 	return p, nil
+}
+
+// webUpdater is the page's updater: none when the box runs outside the
+// slots.
+func webUpdater(u *update.Service) web.Updater {
+	if u == nil {
+		return nil
+	}
+	return u
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -450,6 +452,9 @@ func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, u *who, code 
 	if s.cfg.Certs != nil {
 		data["Fingerprint"] = s.cfg.Certs.Fingerprint()
 	}
+	if s.cfg.Update != nil {
+		data["Firmware"] = s.cfg.Update.Status()
+	}
 	s.render(w, r, u, code, "users", data)
 	return nil
 }
@@ -552,4 +557,48 @@ func pageNumber(r *http.Request) int {
 		return 1
 	}
 	return p
+}
+
+// Updater installs signed firmware.
+type Updater interface {
+	Status() string
+	Apply(who, path string) (string, error)
+}
+
+// uploadUpdate takes a firmware bundle from the Head of IG: the same
+// checks and install as the console's `update apply`; then the box
+// reboots into it for a trial boot.
+func (s *Server) uploadUpdate(w http.ResponseWriter, r *http.Request, u *who) error {
+	if s.cfg.Update == nil {
+		return errorf(http.StatusNotFound, "This box takes no firmware update (it runs outside the firmware slots).")
+	}
+	f, _, err := r.FormFile("bundle")
+	if err != nil {
+		return errorf(http.StatusBadRequest, "Choose the firmware bundle (.zip), under 256 MB.")
+	}
+	defer f.Close()
+	tmp, err := os.CreateTemp("", "callrec-update-*.zip")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = io.Copy(tmp, f)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	msg, err := s.cfg.Update.Apply(u.name, tmp.Name())
+	if err != nil {
+		return s.showUsers(w, r, u, http.StatusBadRequest, map[string]any{"UpdateError": strings.TrimPrefix(err.Error(), "update: ")})
+	}
+	if s.cfg.Power != nil {
+		msg += " The box reboots into it now: this page comes back in a minute."
+		go func() { // once the answer is out
+			time.Sleep(time.Second)
+			s.cfg.Power("reboot")
+		}()
+	}
+	return s.showUsers(w, r, u, http.StatusOK, map[string]any{"UpdateDone": msg})
 }

@@ -125,6 +125,10 @@ type Config struct {
 	DoNotRecord DoNotRecord
 	// Cases is the Head of IG's casework and the access grants (nil: none).
 	Cases Cases
+	// Update installs signed firmware (firmware/update), the same as the
+	// console's `update apply`; Power then reboots into it (nil: none).
+	Update Updater
+	Power  func(action string) error
 	// GrantAccess: a supervisor plays a call only under an open grant from
 	// the Head of IG ([access] mode = "grant"); without Cases, never.
 	GrantAccess bool
@@ -210,6 +214,7 @@ type Route struct {
 	API             bool     // JSON answers, and a bearer token is accepted
 	Early           bool     // reachable before a one-time password is changed or TOTP set up
 	Passive         bool     // not user activity: does not hold the session open (event streams)
+	MaxBody         int64    // the largest request body (default 1 MiB)
 	h               handler
 }
 
@@ -268,6 +273,7 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Pattern: "/users/{name}/enable", Roles: hoig, h: s.enableUser},
 		{Method: "POST", Pattern: "/settings/totp", Roles: hoig, h: s.requireTOTP},
 		{Method: "POST", Pattern: "/settings/certificate", Roles: hoig, h: s.uploadCert},
+		{Method: "POST", Pattern: "/settings/update", Roles: hoig, MaxBody: 256 << 20, h: s.uploadUpdate},
 		{Method: "GET", Pattern: "/live", Roles: all, h: s.livePage},
 		{Method: "GET", Pattern: "/live/events", Roles: all, Passive: true, h: s.liveEvents},
 		{Method: "POST", Pattern: "/live/{id}/optout", Roles: hearers, h: s.liveOptOut},
@@ -354,7 +360,11 @@ func headers(w http.ResponseWriter) {
 func (s *Server) serve(rt Route, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		headers(w)
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		limit := rt.MaxBody
+		if limit == 0 {
+			limit = 1 << 20
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if rt.Pattern == "/static/" {
 			w.Header().Set("Cache-Control", "public, max-age=3600")
 		}

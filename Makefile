@@ -13,7 +13,7 @@ export CGO_ENABLED := 0
 TEST_DEBS := lame ffmpeg mpg123 sox tshark sip-tester baresip chromium fonts-dejavu-core 7zip
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test check bench bench-instructions run deps clean fuzz
+.PHONY: all build test check bench bench-instructions run deps clean fuzz release
 
 all: build
 
@@ -22,6 +22,19 @@ build:
 	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/recorderd-linux-amd64 ./cmd/recorderd
 	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/recorderd-linux-arm64 ./cmd/recorderd
 	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/recorderd-linux-arm ./cmd/recorderd
+
+# release builds a signed firmware bundle for the CM4 box (arm64):
+#   make release RELEASE=1.4.0 KEY=path/to/release.key CERT=path/to/release.cert
+# KEY is the release key's private file, CERT the root key's certificate
+# for it (`recorderd firmware keygen|certify`). The test keys under
+# tests/testdata/update make a bundle only a test build accepts.
+RELEASE ?= 0.13.0
+release:
+	@test -n "$(KEY)" || { echo "make release: give KEY=path to the release key (and CERT=the root's certificate for it)"; exit 1; }
+	@mkdir -p $(BIN)/release
+	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(RELEASE)' -o $(BIN)/release/recorderd ./cmd/recorderd
+	$(GO) run ./cmd/recorderd firmware sign -key $(KEY) $(if $(CERT),-cert $(CERT)) -binary $(BIN)/release/recorderd \
+		-version $(RELEASE) -model cm4 -arch arm64 -out $(BIN)/callrec-$(RELEASE)-cm4-arm64.zip
 
 # deps installs the Debian packages the tests need, if any is missing.
 deps:
@@ -71,7 +84,7 @@ bench-instructions: deps
 
 # fuzz runs each fuzz target briefly (FUZZTIME=30s for longer).
 FUZZTIME ?= 10s
-FUZZ := firmware/cases:FuzzNumbers recorder/mp3:FuzzEncoder recorder/capture:FuzzDecode recorder/capture:FuzzReader \
+FUZZ := firmware/cases:FuzzNumbers firmware/update:FuzzCheck firmware/console:FuzzParseNet recorder/mp3:FuzzEncoder recorder/capture:FuzzDecode recorder/capture:FuzzReader \
 	recorder/sip:FuzzParse recorder/sip:FuzzParseSDP recorder/sip:FuzzE164 recorder/sip:FuzzParseCrypto recorder/track:FuzzTrack \
 	recorder/rtp:FuzzChannel recorder/codec:FuzzDecoders storage/vault:FuzzReader storage/index:FuzzDecode \
 	firmware/privacy:FuzzMaskNumbers firmware/web:FuzzQuery firmware/users:FuzzCheckPassword firmware/bundle:FuzzVerify

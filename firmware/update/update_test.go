@@ -308,3 +308,22 @@ func TestNoRollbackToAFailedTrial(t *testing.T) {
 		t.Errorf("boots %s", exe)
 	}
 }
+
+// FuzzCheck: any bytes as a bundle give an answer, never a panic, and
+// nothing passes without a trusted signature.
+func FuzzCheck(f *testing.F) {
+	k := newKeys()
+	dir := f.TempDir()
+	bin := filepath.Join(dir, "recorderd")
+	os.WriteFile(bin, []byte("firmware"), 0o755)
+	var good bytes.Buffer
+	Sign(&good, bin, Manifest{Version: "1.4.0", Model: "sim"}, k.release, k.cert)
+	f.Add(good.Bytes())
+	f.Add([]byte("PK\x03\x04"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := check(data, k.trust, "1.3.2")
+		if err == nil && (c.Manifest.Version == "" || c.Manifest.Model != "sim") {
+			t.Fatalf("accepted %+v", c.Manifest)
+		}
+	})
+}

@@ -106,7 +106,8 @@ run:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null; }
 	@mkdir -p $(BIN) $(DEMO)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/recorderd ./cmd/recorderd
-	@$(BIN)/recorderd run -board sim -iface lo -data $(DEMO)/data -key $(DEMO)/kek -web $(WEB) -web-redirect off & pid=$$!; \
+	@$(BIN)/recorderd run -board sim -iface lo -data $(DEMO)/data -key $(DEMO)/kek -web $(WEB) -web-redirect off -slots off \
+		2> >(tee $(DEMO)/daemon.log >&2) & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid' INT TERM EXIT; \
 	sleep 2; kill -0 $$pid 2>/dev/null || exit 1; \
 	otp=$$($(BIN)/recorderd users add -name demo -role head_of_ig -who make-run -data $(DEMO)/data -key $(DEMO)/kek 2>/dev/null || \
@@ -115,6 +116,10 @@ run:
 	echo "  sign in as:  demo"; \
 	echo "  one-time password (demo data only; you choose your own at the first sign-in):  $$otp"; \
 	echo "  search for:  01632 960101 (the demo calls go to 01632 960101 to 960103)"; \
+	tech=$$($(BIN)/recorderd users add -name tech -role technician -who make-run -data $(DEMO)/data -key $(DEMO)/kek 2>/dev/null || \
+	       $(BIN)/recorderd users reset -name tech -who make-run -data $(DEMO)/data -key $(DEMO)/kek 2>/dev/null); \
+	pty=$$(grep -o 'pty=/dev/pts/[0-9]*' $(DEMO)/daemon.log | tail -1 | cut -d= -f2); \
+	echo "The serial console (simulated):  screen $$pty   (sign in as tech, one-time password $$tech)"; \
 	echo; scripts/demo-calls.sh 3; sleep 1; \
 	echo; echo "Recordings (encrypted) are in $(DEMO)/data/recordings, the index in $(DEMO)/data/index.db."; \
 	echo "  list them:   $(BIN)/recorderd calls -data $(DEMO)/data -key $(DEMO)/kek -why demo"; \

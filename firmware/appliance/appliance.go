@@ -333,7 +333,11 @@ func run(ctx context.Context, c Config, pnl *panel.Panel, log *slog.Logger) erro
 			}
 			return err
 		})
-		g.Go(func() error { <-gctx.Done(); return c.Console.Close() })
+		g.Go(func() error { // a moment first: the console's last words ("Rebooting.") reach the terminal
+			<-gctx.Done()
+			time.Sleep(300 * time.Millisecond)
+			return c.Console.Close()
+		})
 	}
 	if c.Trial && c.Slots != nil {
 		g.Go(func() error { return trial(gctx, c, a, page, &opened, &consoleUp, log) })

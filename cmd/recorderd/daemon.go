@@ -20,8 +20,9 @@ import (
 	"callrec/hal"
 )
 
-// runDaemon runs the appliance on a board until ctx is done.
-func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.Writer) error {
+// runDaemon runs the appliance on a board until ctx is done. It makes its
+// own logger: to stderr, and its last lines to the console's `show log`.
+func runDaemon(ctx context.Context, args []string, _ *slog.Logger, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	load := storageFlags(fs)
 	boardName := fs.String("board", "sim", "board to run on")
@@ -57,7 +58,7 @@ func runDaemon(ctx context.Context, args []string, log *slog.Logger, stderr io.W
 	}
 	// The daemon's log goes to stderr, and its last lines to the console.
 	ring := console.NewRing(1000)
-	log = slog.New(slog.NewTextHandler(io.MultiWriter(stderr, ring), &slog.HandlerOptions{Level: slog.LevelInfo})).With("board", b.Name)
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(stderr, ring), &slog.HandlerOptions{Level: slog.LevelInfo})).With("board", b.Name)
 	// The firmware slots: the boot decides which firmware runs.
 	if *slotsDir != "" {
 		cfg.Update.Slots = *slotsDir

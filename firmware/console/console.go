@@ -197,6 +197,11 @@ func (c *Console) banner(t *term.Terminal) {
 	fmt.Fprintf(t, "web cert   SHA-256 %s\n\n", b.Fingerprint)
 }
 
+// refusal is a sign-in refused, as the console says it.
+type refusal string
+
+func (r refusal) Error() string { return string(r) }
+
 // signIn asks for a technician's name and password (and code, if the
 // account has one). Lockout and the audit entries are the users
 // service's, as on the web page. A one-time password must be changed
@@ -209,7 +214,7 @@ func (c *Console) signIn(t *term.Terminal) (string, error) {
 	}
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return "", errors.New("")
+		return "", refusal("")
 	}
 	pw, err := t.ReadPassword("password: ")
 	if err != nil {
@@ -225,12 +230,12 @@ func (c *Console) signIn(t *term.Terminal) (string, error) {
 	}
 	switch {
 	case errors.Is(err, users.ErrLocked):
-		return "", errors.New("This account is locked after repeated failed sign-ins; try again later.")
+		return "", refusal("This account is locked after repeated failed sign-ins; try again later.")
 	case err != nil:
-		return "", errors.New("Sign-in refused.")
+		return "", refusal("Sign-in refused.")
 	case u.Role != users.Technician:
 		c.cfg.Audit(u.Name, "console-refused", u.Name, "not a technician's account")
-		return "", errors.New("This account is for the web page; the console is for technicians.")
+		return "", refusal("This account is for the web page; the console is for technicians.")
 	}
 	if u.MustChange {
 		fmt.Fprintf(t, "Your password is a one-time password: choose your own.\n")

@@ -4,12 +4,13 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/term"
+
+	"callrec/firmware/console/consoletest"
 )
 
 // The technician's console, end to end: `recorderd run -board sim`
@@ -18,11 +19,14 @@ import (
 
 // tty is the technician's end of the console's pty.
 type tty struct {
-	t    *testing.T
-	f    *os.File
-	mu   sync.Mutex
-	out  strings.Builder
-	seen int
+	*consoletest.Screen
+	t *testing.T
+}
+
+func (c *tty) typeLine(line string) { c.Type(line) }
+func (c *tty) wait(text string, within time.Duration) string {
+	c.t.Helper()
+	return c.Wait(text, within)
 }
 
 var ptyLine = regexp.MustCompile(`msg="serial console" .*pty=(/dev/pts/[0-9]+)`)
@@ -46,50 +50,9 @@ func openConsole(t *testing.T, stderr *syncBuffer, n int) *tty {
 	if _, err := term.MakeRaw(int(f.Fd())); err != nil {
 		t.Fatal(err)
 	}
-	c := &tty{t: t, f: f}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := f.Read(b)
-			c.mu.Lock()
-			c.out.Write(b[:n])
-			c.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
+	c := &tty{Screen: consoletest.New(t, f), t: t}
 	t.Cleanup(func() { f.Close() })
 	return c
-}
-
-func (c *tty) typeLine(s string) {
-	c.t.Helper()
-	if _, err := c.f.Write([]byte(s + "\r")); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-// wait waits for text after what earlier waits consumed, and returns what
-// came up to it.
-func (c *tty) wait(text string, within time.Duration) string {
-	c.t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		c.mu.Lock()
-		all := c.out.String()
-		c.mu.Unlock()
-		if i := strings.Index(all[c.seen:], text); i >= 0 {
-			got := all[c.seen : c.seen+i+len(text)]
-			c.seen += i + len(text)
-			return got
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t.Fatalf("no %q on the console within %v; it shows:\n%s", text, within, c.out.String()[c.seen:])
-	return ""
 }
 
 // signIn signs in with a one-time password, choosing a new one.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"callrec/firmware/console"
+	"callrec/firmware/console/consoletest"
 	"callrec/firmware/optout"
 	"callrec/firmware/users"
 	"callrec/hal"
@@ -24,56 +25,16 @@ import (
 
 const pw = "a long test passphrase"
 
-// screen is the far end of an in-memory terminal: what the console wrote,
-// and a way to type.
+// screen is the technician's end of an in-memory terminal.
 type screen struct {
-	t    *testing.T
+	*consoletest.Screen
 	conn net.Conn
-	mu   sync.Mutex
-	out  strings.Builder
-	seen int // how much of out a wait has consumed
 }
 
-func (s *screen) read() {
-	b := make([]byte, 4096)
-	for {
-		n, err := s.conn.Read(b)
-		s.mu.Lock()
-		s.out.Write(b[:n])
-		s.mu.Unlock()
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (s *screen) typeLine(line string) {
-	s.t.Helper()
-	if _, err := s.conn.Write([]byte(line + "\r")); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-// wait waits for text after what earlier waits consumed, and returns what
-// came up to and including it.
+func (s *screen) typeLine(line string) { s.Type(line) }
 func (s *screen) wait(text string) string {
-	s.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		all := s.out.String()
-		s.mu.Unlock()
-		if i := strings.Index(all[s.seen:], text); i >= 0 {
-			got := all[s.seen : s.seen+i+len(text)]
-			s.seen += i + len(text)
-			return got
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.t.Fatalf("no %q on the console; it shows:\n%s", text, s.out.String()[s.seen:])
-	return ""
+	s.Screen.T().Helper()
+	return s.Wait(text, 5*time.Second)
 }
 
 type net_ struct {
@@ -179,8 +140,7 @@ func start(t *testing.T, edit func(*console.Config)) *rig {
 		edit(&cfg)
 	}
 	a, b := net.Pipe()
-	r.screen = &screen{t: t, conn: b}
-	go r.screen.read()
+	r.screen = &screen{Screen: consoletest.New(t, b), conn: b}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.done <- console.New(cfg).Serve(ctx, a) }()
@@ -214,7 +174,7 @@ func TestBannerAndSignIn(t *testing.T) {
 	r.typeLine("x")
 	r.wait("Sign-in refused.")
 	r.signIn()
-	if strings.Contains(r.out.String(), pw) {
+	if strings.Contains(r.All(), pw) {
 		t.Error("the password was echoed")
 	}
 	r.typeLine("exit")
@@ -279,7 +239,7 @@ func TestCommands(t *testing.T) {
 	r.typeLine("help")
 	r.wait("factory-reset")
 	// Tab completes a command.
-	r.conn.Write([]byte("capt\t"))
+	r.Keys("capt\t")
 	r.wait("capture check")
 	r.typeLine("")
 }

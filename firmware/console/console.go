@@ -107,6 +107,9 @@ type Config struct {
 	ConfirmWindow, ButtonWindow time.Duration
 	// CaptureWindow is how long `capture check` watches (default 10 s).
 	CaptureWindow time.Duration
+	// IdleTimeout signs a session out when no key is pressed for so long
+	// (default 15 min).
+	IdleTimeout time.Duration
 	Logger        *slog.Logger
 }
 
@@ -140,6 +143,9 @@ func New(cfg Config) *Console {
 	if cfg.CaptureWindow <= 0 {
 		cfg.CaptureWindow = 10 * time.Second
 	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 15 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -156,10 +162,13 @@ var errExit = errors.New("exit")
 
 // Serve runs sessions on rw, one after another, until ctx is done or rw
 // fails (a serial port is always there: a session's end is followed by
-// the banner again).
+// the banner again). A session with no key pressed for IdleTimeout is
+// signed out.
 func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
+	in := pump(rw)
 	for ctx.Err() == nil {
-		t := term.NewTerminal(rw, "")
+		port := &sessionPort{in: in, w: rw}
+		t := term.NewTerminal(port, "")
 		c.banner(t)
 		who, err := c.signIn(t)
 		if err != nil {
@@ -169,14 +178,83 @@ func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
 			fmt.Fprintf(t, "%v\n\n", err)
 			continue
 		}
-		if err := c.session(ctx, t, who); err != nil && !errors.Is(err, errExit) {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				return nil
-			}
+		port.idle = c.cfg.IdleTimeout
+		err = c.session(ctx, t, who)
+		switch {
+		case errors.Is(err, errIdle):
+			c.cfg.Audit(who, "console-idle", who, fmt.Sprintf("signed out after %v without a key pressed", c.cfg.IdleTimeout))
+			fmt.Fprintf(t, "\nSigned out after %v without a key pressed.\n", c.cfg.IdleTimeout)
+		case err == nil, errors.Is(err, errExit):
+		case errors.Is(err, io.EOF) || ctx.Err() != nil:
+			return nil
+		default:
 			return err
 		}
 	}
 	return nil
+}
+
+// errIdle ends a session nobody types in.
+var errIdle = errors.New("idle")
+
+// input carries the port's bytes to the sessions: the port is read by
+// one goroutine for the console's life, so that a session can end on its
+// own (idle) while the read goes on.
+type input struct {
+	ch      chan []byte
+	pending []byte
+}
+
+func pump(r io.Reader) *input {
+	in := &input{ch: make(chan []byte, 16)}
+	go func() { // until the port fails or is closed
+		defer close(in.ch)
+		for {
+			b := make([]byte, 256)
+			n, err := r.Read(b)
+			if n > 0 {
+				in.ch <- b[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return in
+}
+
+// sessionPort is the port as one session's terminal sees it: reads end
+// with errIdle after idle without input (0: never), and io.EOF when the
+// port is gone.
+type sessionPort struct {
+	in   *input
+	w    io.Writer
+	idle time.Duration
+}
+
+func (p *sessionPort) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+func (p *sessionPort) Read(b []byte) (int, error) {
+	if len(p.in.pending) == 0 {
+		var timeout <-chan time.Time
+		if p.idle > 0 {
+			t := time.NewTimer(p.idle)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case chunk, ok := <-p.in.ch:
+			if !ok {
+				return 0, io.EOF
+			}
+			p.in.pending = chunk
+		case <-timeout:
+			return 0, errIdle
+		}
+	}
+	n := copy(b, p.in.pending)
+	p.in.pending = p.in.pending[n:]
+	return n, nil
 }
 
 func (c *Console) banner(t *term.Terminal) {
@@ -314,7 +392,7 @@ func (c *Console) session(ctx context.Context, t *term.Terminal, who string) err
 			continue
 		}
 		if err := cmd.run(ctx, s, args); err != nil {
-			if errors.Is(err, errExit) {
+			if errors.Is(err, errExit) || errors.Is(err, errIdle) || errors.Is(err, io.EOF) {
 				return err
 			}
 			s.say("%s: %v", name, err)

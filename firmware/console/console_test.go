@@ -343,3 +343,24 @@ func TestRing(t *testing.T) {
 		t.Errorf("Last(1) = %s", got)
 	}
 }
+
+// TestIdleSignOut: a session nobody types in is signed out, audited, and
+// the console is ready for the next sign-in.
+func TestIdleSignOut(t *testing.T) {
+	r := start(t, func(c *console.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	r.signIn()
+	r.wait("Signed out after 300ms without a key pressed.")
+	r.wait("login: ")
+	r.typeLine("tech")
+	r.wait("password: ")
+	r.typeLine(pw)
+	r.wait("tech@callrec> ")
+	log, _ := r.ix.AuditLog()
+	idle := false
+	for _, e := range log {
+		idle = idle || e.Action == "console-idle" && e.Who == "tech"
+	}
+	if !idle {
+		t.Error("the idle sign-out is not in the audit log")
+	}
+}

@@ -62,7 +62,7 @@ func TestKeysAndLEDs(t *testing.T) {
 	r.typeLine("correct horse battery staple practice")
 	r.wait("the same again: ")
 	r.typeLine("correct horse battery staple practice")
-	r.wait("Written to " + stick)
+	r.Wait("Written to "+stick, 60*time.Second) // scrypt, slow under the race detector
 	if b, err := os.ReadFile(stick); err != nil || !strings.HasPrefix(string(b), "age-encryption.org") {
 		t.Errorf("the recovery copy: %d bytes, %v", len(b), err)
 	}

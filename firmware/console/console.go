@@ -110,7 +110,7 @@ type Config struct {
 	// IdleTimeout signs a session out when no key is pressed for so long
 	// (default 15 min).
 	IdleTimeout time.Duration
-	Logger        *slog.Logger
+	Logger      *slog.Logger
 }
 
 // Console serves the console.

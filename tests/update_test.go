@@ -1,6 +1,7 @@
 package tests
 
 import (
+	fwupdate "callrec/firmware/update"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,5 +147,66 @@ func TestUpdateFromTheConsole(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Errorf("daemon exit: %v", err)
+	}
+}
+
+// TestKillDuringInstall: `recorderd update apply` is killed (SIGKILL) at
+// moments spread over its run, from before it writes a byte to after it
+// is done. Each time, the box still boots a whole firmware: the old one,
+// or the new one on trial, byte for byte.
+func TestKillDuringInstall(t *testing.T) {
+	v1 := buildVersion(t, "1.0.0")
+	v2 := buildVersion(t, "1.1.0")
+	bundle := signBundle(t, v2, "1.1.0")
+	want := map[string]string{}
+	for _, f := range []string{v1, v2} {
+		b, _ := os.ReadFile(f)
+		want[f] = string(b)
+	}
+	b := newBox(t)
+	apply := func(slots string) *exec.Cmd {
+		return exec.Command(v1, b.args("update", "apply", bundle, "-slots", slots, "-who", "tech")...)
+	}
+	// How long a whole install takes here.
+	slots := t.TempDir()
+	if out, err := exec.Command(v1, b.args("update", "init", "-slots", slots)...).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	start := time.Now()
+	if out, err := apply(slots).CombinedOutput(); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	whole := time.Since(start)
+	outcomes := map[string]int{}
+	for i := range 12 {
+		slots := t.TempDir()
+		if out, err := exec.Command(v1, b.args("update", "init", "-slots", slots)...).CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		cmd := apply(slots)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(whole * time.Duration(i) / 10)
+		cmd.Process.Kill()
+		cmd.Wait()
+		s := fwupdate.Slots{Root: slots}
+		exe, trial, err := s.Boot(filepath.Join(slots, "slots", "a", "recorderd"))
+		if err != nil {
+			t.Fatalf("kill at %d/10: Boot: %v", i, err)
+		}
+		got, _ := os.ReadFile(exe)
+		switch {
+		case !trial && string(got) == want[v1]:
+			outcomes["old firmware"]++
+		case trial && string(got) == want[v2]:
+			outcomes["new firmware on trial"]++
+		default:
+			t.Errorf("kill at %d/10 of %v: boots %s (trial %v), %d bytes, neither whole firmware", i, whole, exe, trial, len(got))
+		}
+	}
+	t.Logf("a whole install takes %v; after a kill the box booted: %v", whole, outcomes)
+	if outcomes["old firmware"] == 0 || outcomes["new firmware on trial"] == 0 {
+		t.Logf("(the kills did not fall on both sides of the pointer's swap this time)")
 	}
 }

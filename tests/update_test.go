@@ -165,7 +165,7 @@ func TestKillDuringInstall(t *testing.T) {
 	}
 	b := newBox(t)
 	apply := func(slots string) *exec.Cmd {
-		return exec.Command(v1, b.args("update", "apply", bundle, "-slots", slots, "-who", "tech")...)
+		return exec.Command(v1, b.args("update", "apply", bundle, "-slots", slots, "-model", "sim", "-who", "tech")...)
 	}
 	// How long a whole install takes here.
 	slots := t.TempDir()

@@ -70,8 +70,6 @@ func bundlePassword(file string, stdin io.Reader, stderr io.Writer) (string, err
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return "", usageError{"bundle verify: the bundle is encrypted: give -password-file F, or run on a terminal to be asked"}
 	}
-	fmt.Fprint(stderr, "the bundle's password: ")
-	b, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(stderr)
-	return strings.TrimSpace(string(b)), err
+	pw, err := askSecret(f, stderr, "the bundle's password: ")
+	return strings.TrimSpace(pw), err
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -63,24 +62,16 @@ func runDaemon(ctx context.Context, args []string, _ *slog.Logger, stderr io.Wri
 	if *slotsDir != "" {
 		cfg.Update.Slots = *slotsDir
 	}
-	var slots *update.Slots
-	onTrial := false
-	if d := cfg.Update.Slots; d != "" && d != "off" {
-		s := update.Slots{Root: d}
-		self, _ := os.Executable()
-		exe, trial, err := s.Boot(self)
-		switch {
-		case err != nil:
-			log.Warn("firmware slots not in use", "dir", d, "err", err)
-		case !sameFile(exe, self):
-			log.Info("booting the firmware of the slots", "exe", exe, "trial", trial)
-			return syscall.Exec(exe, append([]string{exe}, os.Args[1:]...), os.Environ())
-		default:
-			slots, onTrial = &s, trial
-			if trial {
-				log.Info("trial boot of new firmware", "version", version)
-			}
-		}
+	self, _ := os.Executable()
+	start, err := update.Starting(cfg.Update.Slots, self)
+	switch {
+	case err != nil:
+		log.Warn("firmware slots not in use", "dir", cfg.Update.Slots, "err", err)
+	case start.Exec != "":
+		log.Info("booting the firmware of the slots", "exe", start.Exec, "trial", start.Trial)
+		return syscall.Exec(start.Exec, append([]string{start.Exec}, os.Args[1:]...), os.Environ())
+	case start.Trial:
+		log.Info("trial boot of new firmware", "version", version)
 	}
 	parts, err := b.Open(log)
 	if err != nil {
@@ -108,74 +99,28 @@ func runDaemon(ctx context.Context, args []string, _ *slog.Logger, stderr io.Wri
 		Feed:    *feed, PurgeEvery: *purgeEvery, Listen: *webAddr, Redirect: *redirect,
 		Button: parts.OptOut, Clock: parts.Clock, WatchdogReset: cardReset(parts.Watchdog),
 		ListenLoopback: b.Simulated,
-		Console:        port, Serial: serialNumber(), Network: parts.Network, LogTail: ring.Last,
+		Console:        port, Serial: board.SerialNumber(), Network: parts.Network, LogTail: ring.Last,
 		Power: func(action string) error {
 			power.Store(action)
 			stop()
 			return nil
 		},
 		ConfirmWindow: *confirm, CaptureWindow: *captureWindow,
-		Slots: slots, Model: b.Name, Trial: onTrial, HealthWindow: *healthWindow}, pnl, log)
+		Slots: start.Slots, Model: b.Name, Trial: start.Trial, HealthWindow: *healthWindow}, pnl, log)
 	action, _ := power.Load().(string)
-	if err != nil && onTrial {
+	if err != nil && start.Trial {
 		// The trial firmware did not even start: back to the one before.
 		log.Error("the trial firmware failed to start: rolling back", "err", err)
-		slots.Abandon()
+		start.Slots.Abandon()
 		action = "reboot"
 	}
 	switch action {
 	case "reboot":
-		return reboot(b, slots, log)
+		return b.Restart(start.RestartBinary(self), log)
 	case "shutdown":
-		return shutdown(b, log)
+		return b.PowerOff(log)
 	}
 	return err
-}
-
-// reboot restarts the box: the simulated board re-executes the daemon
-// (through the slots' current firmware, which boots what is next); a
-// real one asks systemd.
-func reboot(b board.Board, slots *update.Slots, log *slog.Logger) error {
-	if !b.Simulated {
-		log.Info("rebooting")
-		return exec.Command("systemctl", "reboot").Run()
-	}
-	exe, _ := os.Executable()
-	if slots != nil {
-		if cur, err := slots.Current(); err == nil {
-			exe = slots.Binary(cur)
-		}
-	}
-	log.Info("rebooting (simulated: the daemon starts again)", "exe", exe)
-	return syscall.Exec(exe, append([]string{exe}, os.Args[1:]...), os.Environ())
-}
-
-func shutdown(b board.Board, log *slog.Logger) error {
-	log.Info("shutting down")
-	if b.Simulated {
-		return nil
-	}
-	return exec.Command("systemctl", "poweroff").Run()
-}
-
-// sameFile says whether two paths are the same file.
-func sameFile(a, b string) bool {
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
-}
-
-// serialNumber is the board's serial number (a Raspberry Pi's, from the
-// device tree), or "unknown".
-func serialNumber() string {
-	for _, p := range []string{"/sys/firmware/devicetree/base/serial-number", "/etc/machine-id"} {
-		if b, err := os.ReadFile(p); err == nil {
-			if s := strings.Trim(string(b), "\x00\n "); s != "" {
-				return s
-			}
-		}
-	}
-	return "unknown"
 }
 
 // cardReset says whether the board's watchdog caused the last reboot.

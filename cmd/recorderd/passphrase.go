@@ -30,12 +30,7 @@ func passphrase(stdin io.Reader, stderr io.Writer) (string, error) {
 		p := strings.TrimRight(line, "\r\n")
 		return p, archive.CheckPassphrase(p)
 	}
-	ask := func(prompt string) (string, error) {
-		fmt.Fprint(stderr, prompt)
-		b, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(stderr)
-		return string(b), err
-	}
+	ask := func(prompt string) (string, error) { return askSecret(f, stderr, prompt) }
 	p, err := ask(fmt.Sprintf("recovery passphrase (%d+ characters of three kinds, or a phrase of %d+): ", archive.MinPassphrase, archive.LongPassphrase))
 	if err != nil {
 		return "", err
@@ -51,4 +46,12 @@ func passphrase(stdin io.Reader, stderr io.Writer) (string, error) {
 		return "", errors.New("keys export-recovery: the two passphrases differ; nothing was written")
 	}
 	return p, nil
+}
+
+// askSecret asks for a secret on the terminal f, without echo.
+func askSecret(f *os.File, stderr io.Writer, prompt string) (string, error) {
+	fmt.Fprint(stderr, prompt)
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(stderr)
+	return string(b), err
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,7 +20,7 @@ func runUpdate(args []string, log *slog.Logger, stdout, stderr io.Writer) error 
 	fs := newFlags("update "+sub, stderr)
 	load := storageFlags(fs)
 	dir := fs.String("slots", "", "the firmware slots' directory (overrides update.slots)")
-	model := fs.String("model", "sim", "this box's board: a bundle must name it")
+	model := fs.String("model", "", "this box's board (cm4, sim): a bundle must name it; required by apply")
 	who := fs.String("who", os.Getenv("USER"), "who is doing it, for the audit log")
 	var file string
 	if sub == "apply" && len(args) > 0 && args[0] != "" && args[0][0] != '-' {
@@ -67,8 +66,8 @@ func runUpdate(args []string, log *slog.Logger, stdout, stderr io.Writer) error 
 	case "status":
 		fmt.Fprint(stdout, svc.Status())
 	case "apply":
-		if file == "" {
-			return usage
+		if file == "" || *model == "" {
+			return usageError{"update apply: give the bundle and -model (this box's board: cm4)"}
 		}
 		msg, err := svc.Apply(*who, file)
 		if err != nil {
@@ -105,34 +104,22 @@ func runFirmware(args []string, stdout, stderr io.Writer) error {
 		if *out == "" {
 			return usageError{"firmware keygen: give -out PREFIX"}
 		}
-		priv, pub := update.NewKey(*what)
-		if err := os.WriteFile(*out+".key", []byte(priv), 0o600); err != nil {
-			return err
-		}
-		return os.WriteFile(*out+".pub", []byte(pub), 0o644)
+		return update.WriteKeyPair(*out, *what)
 	case "certify":
-		rootFile := fs.String("root", "", "the root's private key file")
-		relFile := fs.String("release", "", "the release key's public key file")
+		root := fs.String("root", "", "the root's private key file")
+		rel := fs.String("release", "", "the release key's public key file")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		root, err := readPrivate(*rootFile)
+		cert, err := update.CertifyFiles(*root, *rel)
 		if err != nil {
 			return err
 		}
-		b, err := os.ReadFile(*relFile)
-		if err != nil {
-			return err
-		}
-		rel, err := update.ParseKey(string(b))
-		if err != nil {
-			return err
-		}
-		fmt.Fprint(stdout, update.Certify(root, rel))
+		fmt.Fprint(stdout, cert)
 		return nil
 	case "sign":
-		keyFile := fs.String("key", "", "the release key's private key file")
-		certFile := fs.String("cert", "", "the root's certificate for the release key (none: a key every box lists)")
+		key := fs.String("key", "", "the release key's private key file")
+		cert := fs.String("cert", "", "the root's certificate for the release key (none: a key every box lists)")
 		bin := fs.String("binary", "", "the recorderd binary")
 		ver := fs.String("version", "", "its version (semver: 1.4.0)")
 		model := fs.String("model", "cm4", "the board it is for")
@@ -141,43 +128,15 @@ func runFirmware(args []string, stdout, stderr io.Writer) error {
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		if *bin == "" || *ver == "" || *out == "" {
+		if *key == "" || *bin == "" || *ver == "" || *out == "" {
 			return usageError{"firmware sign: give -key, -binary, -version and -out"}
 		}
-		key, err := readPrivate(*keyFile)
+		m, err := update.SignFile(*out, *bin, update.Manifest{Version: *ver, Model: *model, Arch: *arch}, *key, *cert)
 		if err != nil {
-			return err
-		}
-		var cert string
-		if *certFile != "" {
-			b, err := os.ReadFile(*certFile)
-			if err != nil {
-				return err
-			}
-			cert = string(b)
-		}
-		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			return err
-		}
-		m, err := update.Sign(f, *bin, update.Manifest{Version: *ver, Model: *model, Arch: *arch}, key, cert)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(*out)
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: version %s for %s/%s, %d bytes, SHA-256 %s\n", *out, m.Version, m.Model, m.Arch, m.Size, m.SHA256)
 		return nil
 	}
 	return usage
-}
-
-func readPrivate(path string) (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return update.ParsePrivate(string(b))
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 )
@@ -87,4 +88,41 @@ func NewKey(what string) (private, public string) {
 // Certify is a root key's certificate for a release key (base64).
 func Certify(root ed25519.PrivateKey, release ed25519.PublicKey) string {
 	return base64.StdEncoding.EncodeToString(ed25519.Sign(root, append([]byte(certContext), release...))) + "\n"
+}
+
+// ReadPrivate reads a private key file (ParsePrivate).
+func ReadPrivate(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePrivate(string(b))
+}
+
+// WriteKeyPair makes a key pair as PREFIX.key (private, 0600) and
+// PREFIX.pub.
+func WriteKeyPair(prefix, what string) error {
+	priv, pub := NewKey(what)
+	if err := os.WriteFile(prefix+".key", []byte(priv), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(prefix+".pub", []byte(pub), 0o644)
+}
+
+// CertifyFiles is the root key's (a private key file) certificate for a
+// release key (a public key file).
+func CertifyFiles(rootKey, releasePub string) (string, error) {
+	root, err := ReadPrivate(rootKey)
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(releasePub)
+	if err != nil {
+		return "", err
+	}
+	rel, err := ParseKey(string(b))
+	if err != nil {
+		return "", err
+	}
+	return Certify(root, rel), nil
 }

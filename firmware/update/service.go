@@ -58,3 +58,41 @@ func (s *Service) Rollback(who string) error {
 
 // ErrNoSlots: the box runs outside the slots (a development run).
 var ErrNoSlots = errors.New("update: this box runs outside the firmware slots")
+
+// Start is what a start of the daemon does about the slots: which slots
+// are in use, the firmware to run instead of this one (Exec, "" when this
+// is it), and whether it is on trial.
+type Start struct {
+	Slots *Slots
+	Exec  string
+	Trial bool
+}
+
+// Starting decides a start: dir is the slots' directory ("" or "off": the
+// daemon runs outside them), self the binary running. An error means the
+// slots are not usable (not set up); the daemon then runs outside them.
+func Starting(dir, self string) (Start, error) {
+	if dir == "" || dir == "off" {
+		return Start{}, nil
+	}
+	s := Slots{Root: dir}
+	exe, trial, err := s.Boot(self)
+	if err != nil {
+		return Start{}, err
+	}
+	if !same(exe, self) {
+		return Start{Exec: exe, Trial: trial}, nil
+	}
+	return Start{Slots: &s, Trial: trial}, nil
+}
+
+// RestartBinary is the binary a restart runs: the slots' current one
+// (which boots whatever is next), or self outside the slots.
+func (st Start) RestartBinary(self string) string {
+	if st.Slots != nil {
+		if cur, err := st.Slots.Current(); err == nil {
+			return st.Slots.Binary(cur)
+		}
+	}
+	return self
+}

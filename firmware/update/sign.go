@@ -67,3 +67,33 @@ func Sign(w io.Writer, binary string, m Manifest, release ed25519.PrivateKey, ce
 	}
 	return m, z.Close()
 }
+
+// SignFile writes a new bundle file at out (never over an existing one):
+// Sign with the release key and certificate read from their files (cert
+// "" for none). A failure leaves no file.
+func SignFile(out, binary string, m Manifest, keyFile, certFile string) (Manifest, error) {
+	key, err := ReadPrivate(keyFile)
+	if err != nil {
+		return m, err
+	}
+	var cert string
+	if certFile != "" {
+		b, err := os.ReadFile(certFile)
+		if err != nil {
+			return m, err
+		}
+		cert = string(b)
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return m, err
+	}
+	m, err = Sign(f, binary, m, key, cert)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out)
+	}
+	return m, err
+}

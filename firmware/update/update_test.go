@@ -327,3 +327,67 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestStarting: outside the slots nothing changes; inside, the current
+// firmware runs itself, an installed one on trial is exec'd, and a
+// restart runs current (which boots what is next).
+func TestStarting(t *testing.T) {
+	if st, err := Starting("off", "/x"); err != nil || st.Slots != nil || st.Exec != "" {
+		t.Errorf("off: %+v %v", st, err)
+	}
+	if _, err := Starting(t.TempDir(), "/x"); err == nil {
+		t.Error("slots not set up: no error")
+	}
+	k := newKeys()
+	s := setUp(t)
+	st, err := Starting(s.Root, s.Binary("a"))
+	if err != nil || st.Slots == nil || st.Exec != "" || st.Trial || st.RestartBinary("/x") != s.Binary("a") {
+		t.Fatalf("the current firmware: %+v %v", st, err)
+	}
+	c, _ := check(sign(t, binary(t, "new firmware"), Manifest{Version: "1.4.0", Model: "sim"}, k.release, k.cert), k.trust, "1.3.2")
+	s.Install(c)
+	if st, _ := Starting(s.Root, s.Binary("a")); st.Exec != s.Binary("b") || !st.Trial {
+		t.Errorf("with a trial pending: %+v", st)
+	}
+	if st, _ := Starting(s.Root, s.Binary("b")); st.Exec != "" || !st.Trial || st.Slots == nil {
+		t.Errorf("the trial firmware itself: %+v", st)
+	}
+}
+
+// TestKeyFilesAndSignFile: key files written, a release key certified from
+// files, a bundle signed to a new file that a box trusting the root
+// accepts; an existing file is never overwritten.
+func TestKeyFilesAndSignFile(t *testing.T) {
+	dir := t.TempDir()
+	root, rel := filepath.Join(dir, "root"), filepath.Join(dir, "rel")
+	for p, what := range map[string]string{root: "root", rel: "release"} {
+		if err := WriteKeyPair(p, what); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, _ := os.Stat(root + ".key"); st.Mode().Perm() != 0o600 {
+		t.Errorf("the private key is %v", st.Mode().Perm())
+	}
+	cert, err := CertifyFiles(root+".key", rel+".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(rel+".cert", []byte(cert), 0o644)
+	out := filepath.Join(dir, "b.zip")
+	bin := binary(t, "firmware")
+	if _, err := SignFile(out, bin, Manifest{Version: "2.0.0", Model: "sim"}, rel+".key", rel+".cert"); err != nil {
+		t.Fatal(err)
+	}
+	rootPub, _ := os.ReadFile(root + ".pub")
+	k, _ := ParseKey(string(rootPub))
+	b, _ := os.ReadFile(out)
+	if _, err := check(b, Trust{Roots: []ed25519.PublicKey{k}}, "1.0.0"); err != nil {
+		t.Errorf("the signed file: %v", err)
+	}
+	if _, err := SignFile(out, bin, Manifest{Version: "2.0.1", Model: "sim"}, rel+".key", rel+".cert"); err == nil {
+		t.Error("an existing bundle was overwritten")
+	}
+	if b2, _ := os.ReadFile(out); !bytes.Equal(b, b2) {
+		t.Error("the existing bundle changed")
+	}
+}

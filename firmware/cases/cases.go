@@ -837,17 +837,9 @@ func (s *Service) Check(by, id string, alone bool) (Case, error) {
 // the one checked. It is recorded in the chain of custody first; a
 // download that fails is audited as failed.
 func (s *Service) Download(by, id, to string, w io.Writer) (bundle.Manifest, error) {
-	if strings.TrimSpace(to) == "" {
-		return bundle.Manifest{}, invalid("say to whom the bundle goes")
-	}
 	c, err := s.change(by, id, "case-download", func(c *Case) (string, error) {
-		switch {
-		case c.Bundle == nil:
-			return "", ErrNotBuilt
-		case c.Bundle.CheckedBy == "":
-			return "", ErrNotChecked
-		case !s.cfg.Now().Before(c.Bundle.Expires):
-			return "", ErrExpired
+		if err := Downloadable(*c, to, s.cfg.Now()); err != nil {
+			return "", err
 		}
 		c.Bundle.Downloads++
 		c.Custody = append(c.Custody, bundle.Custody{At: s.cfg.Now().UTC(), By: by, Action: "exported", To: to})
@@ -861,6 +853,24 @@ func (s *Service) Download(by, id, to string, w io.Writer) (bundle.Manifest, err
 		s.audit(by, "case-download-failed", id, err.Error())
 	}
 	return m, err
+}
+
+// Downloadable says why a case's bundle cannot be downloaded now for a
+// recipient, or nil.
+func Downloadable(c Case, to string, now time.Time) error {
+	switch {
+	case !c.Open():
+		return ErrClosed
+	case strings.TrimSpace(to) == "":
+		return invalid("say to whom the bundle goes")
+	case c.Bundle == nil:
+		return ErrNotBuilt
+	case c.Bundle.CheckedBy == "":
+		return ErrNotChecked
+	case !now.Before(c.Bundle.Expires):
+		return ErrExpired
+	}
+	return nil
 }
 
 // Appoint records an appointment at which the requester heard recordings

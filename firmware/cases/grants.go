@@ -213,6 +213,25 @@ func (s *Service) Grants(user string) ([]Grant, error) {
 	return out, err
 }
 
+// Grant returns one grant.
+func (s *Service) Grant(id string) (Grant, error) {
+	var g Grant
+	if err := s.cfg.Store.Doc(index.Grants, id, &g); err != nil {
+		if errors.Is(err, index.ErrNoDoc) {
+			return g, ErrNoGrant
+		}
+		return g, err
+	}
+	return g, nil
+}
+
+// Continues says whether a play begun under a grant may go on: the grant
+// is still approved, to this supervisor, and its date has not passed
+// (its plays were counted when the play began).
+func (g Grant) Continues(user string, now time.Time) bool {
+	return g.Supervisor == user && g.State == Approved && (g.Until.IsZero() || now.Before(g.Until))
+}
+
 // MayPlay finds a supervisor's open grant that covers a call. No grant,
 // or grants that cannot be read, is ErrNoGrant (or the read error):
 // access is refused when it cannot be shown.

@@ -41,6 +41,7 @@ type Cases interface {
 	DecideAccess(by, id string, approve bool, reason string, until time.Time, plays int) (cases.Grant, error)
 	Revoke(by, id, reason string) (cases.Grant, error)
 	Grants(user string) ([]cases.Grant, error)
+	Grant(id string) (cases.Grant, error)
 	MayPlay(user string, r *index.Record) (cases.Grant, error)
 	UsePlay(user string, r *index.Record) (cases.Grant, error)
 }
@@ -291,8 +292,8 @@ func (s *Server) caseDownload(w http.ResponseWriter, r *http.Request, u *who) er
 	if err != nil {
 		return caseErr(err)
 	}
-	if c.Bundle == nil || c.Bundle.CheckedBy == "" || !s.cfg.Now().Before(c.Bundle.Expires) || to == "" {
-		_, err := s.cfg.Cases.Download(u.name, id, to, io.Discard) // refuses, saying why
+	// Refusals come as a page, before the answer turns into a file.
+	if err := cases.Downloadable(c, to, s.cfg.Now()); err != nil {
 		return caseErr(err)
 	}
 	w.Header().Set("Content-Type", "application/zip")
@@ -493,15 +494,6 @@ func (s *Server) stillGranted(u *who, grant string) bool {
 	if s.cfg.Cases == nil || grant == "" {
 		return false
 	}
-	gs, err := s.cfg.Cases.Grants(u.name)
-	if err != nil {
-		return false
-	}
-	now := s.cfg.Now()
-	for _, g := range gs {
-		if g.ID == grant {
-			return g.State == cases.Approved && (g.Until.IsZero() || now.Before(g.Until))
-		}
-	}
-	return false
+	g, err := s.cfg.Cases.Grant(grant)
+	return err == nil && g.Continues(u.name, s.cfg.Now())
 }

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -72,6 +73,7 @@ type Archive struct {
 	rate      float64           // bytes recorded per day over the last week (weekRate's)
 	rateAt    time.Time         // when rate was read
 	checked   map[string]string // recordings whose hash matched: id → file id/hash
+	devicePub ed25519.PublicKey // the device key's public half, once read
 	beat      atomic.Int64      // the disk worker's last round, unix nanoseconds
 	failedAt  atomic.Int64      // the last failed write to the vault, unix nanoseconds
 }

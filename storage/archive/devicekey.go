@@ -50,13 +50,25 @@ func (a *Archive) DeviceKey() (ed25519.PrivateKey, error) {
 }
 
 // DevicePublic is the public half of the device key, which checks the
-// box's signatures.
+// box's signatures. It never changes (a rotation re-seals the key, and
+// keeps it), so it is read from the disk once: the status page asks for
+// it every few seconds.
 func (a *Archive) DevicePublic() (ed25519.PublicKey, error) {
+	a.mu.Lock()
+	pub := a.devicePub
+	a.mu.Unlock()
+	if pub != nil {
+		return pub, nil
+	}
 	k, err := a.DeviceKey()
 	if err != nil {
 		return nil, err
 	}
-	return k.Public().(ed25519.PublicKey), nil
+	pub = k.Public().(ed25519.PublicKey)
+	a.mu.Lock()
+	a.devicePub = pub
+	a.mu.Unlock()
+	return pub, nil
 }
 
 func (a *Archive) storeDeviceKey(seed []byte, replace bool) error {

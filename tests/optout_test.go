@@ -649,42 +649,46 @@ func TestOptOutByInbandDTMF(t *testing.T) {
 
 // infoKeys keys * then 9 by SIP INFO (application/dtmf-relay), each
 // answered by the far end.
-const infoKeys = `  <send><![CDATA[
+var infoKeys = infoKey("*", 2) + "\n  <pause milliseconds=\"500\"/>\n" + infoKey("9", 3)
+
+// infoKey is one SIP INFO keying a digit, and the far end's answer.
+func infoKey(digit string, cseq int) string {
+	return `  <send><![CDATA[
 INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:FROM@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
 To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
 Call-ID: [call_id]
-CSeq: 2 INFO
+CSeq: ` + strconv.Itoa(cseq) + ` INFO
 Contact: sip:FROM@[local_ip]:[local_port]
 Max-Forwards: 70
 Content-Type: application/dtmf-relay
 Content-Length: [len]
 
-Signal=*
-Duration=160
-]]></send>
-  <recv response="200"/>
-  <pause milliseconds="500"/>
-  <send><![CDATA[
-INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:FROM@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 3 INFO
-Contact: sip:FROM@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/dtmf-relay
-Content-Length: [len]
-
-Signal=9
+Signal=` + digit + `
 Duration=160
 ]]></send>
   <recv response="200"/>`
+}
+
+// answer receives a request and answers it 200 OK, as a SIPp UAS.
+func answer(method string) string {
+	return `  <recv request="` + method + `"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+`
+}
 
 // uasInfo is SIPp's built-in UAS that also answers two INFOs.
-const uasInfo = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+var uasInfo = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="UAS answering INFO">
   <recv request="INVITE"/>
@@ -708,40 +712,7 @@ m=audio [media_port] RTP/AVP 8
 a=rtpmap:8 PCMA/8000
 ]]></send>
   <recv request="ACK" optional="true"/>
-  <recv request="INFO"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-  <recv request="INFO"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
+` + answer("INFO") + answer("INFO") + answer("BYE") + `</scenario>
 `
 
 // TestOptOutBySIPInfo: the practice side keys *9 by SIP INFO.

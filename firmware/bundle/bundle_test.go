@@ -3,6 +3,7 @@ package bundle
 import (
 	"archive/zip"
 	"bytes"
+	"callrec/firmware/internal/ziptest"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -36,29 +37,7 @@ func buildWith(t testing.TB, key ed25519.PrivateKey, password string) []byte {
 
 // rezip copies a bundle, letting change alter or drop entries and add more.
 func rezip(t *testing.T, in []byte, change func(name string, b []byte) []byte, extra map[string][]byte) []byte {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(in), int64(len(in)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, f := range zr.File {
-		rc, _ := f.Open()
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		if b = change(f.Name, b); b == nil {
-			continue
-		}
-		w, _ := zw.Create(f.Name)
-		w.Write(b)
-	}
-	for n, b := range extra {
-		w, _ := zw.Create(n)
-		w.Write(b)
-	}
-	zw.Close()
-	return out.Bytes()
+	return ziptest.Rezip(t, in, change, extra)
 }
 
 func TestVerify(t *testing.T) {

@@ -268,25 +268,28 @@ func TestNetworkConfirmOrRevert(t *testing.T) {
 	r.wait("must be another address in 192.0.2.0/24")
 }
 
+// factoryReset asks for a factory reset and answers its question; with a
+// yes, it waits for the console to ask for the button.
+func (r *rig) factoryReset(answer string) {
+	r.typeLine("factory-reset")
+	r.wait("[y/N]")
+	r.typeLine(answer)
+	if answer != "" {
+		r.wait("Press the front panel's button")
+	}
+}
+
 func TestFactoryResetNeedsTheButton(t *testing.T) {
 	r := start(t, nil)
 	r.signIn()
-	r.typeLine("factory-reset")
-	r.wait("[y/N]")
-	r.typeLine("")
+	r.factoryReset("")
 	r.wait("Nothing was changed.")
-	r.typeLine("factory-reset")
-	r.wait("[y/N]")
-	r.typeLine("y")
-	r.wait("Press the front panel's button")
+	r.factoryReset("y")
 	r.wait("was not pressed: nothing was changed")
 	if r.reset != 0 {
 		t.Fatal("reset without the button")
 	}
-	r.typeLine("factory-reset")
-	r.wait("[y/N]")
-	r.typeLine("yes")
-	r.wait("Press the front panel's button")
+	r.factoryReset("yes")
 	r.button.Press()
 	r.wait("Every recording was destroyed")
 	if r.reset != 1 || len(r.power) != 1 || r.power[0] != "reboot" {
@@ -299,10 +302,7 @@ func TestFactoryResetRefusedWhileHeld(t *testing.T) {
 		c.FactoryReset = func(string) error { return errors.New("refused: 2 calls are under a legal hold") }
 	})
 	r.signIn()
-	r.typeLine("factory-reset")
-	r.wait("[y/N]")
-	r.typeLine("y")
-	r.wait("Press the front panel's button")
+	r.factoryReset("y")
 	r.button.Press()
 	r.wait("2 calls are under a legal hold")
 }

@@ -3,6 +3,7 @@ package update
 import (
 	"archive/zip"
 	"bytes"
+	"callrec/firmware/internal/ziptest"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -48,22 +49,7 @@ func sign(t *testing.T, bin string, m Manifest, key ed25519.PrivateKey, cert str
 
 // rezip copies a bundle, letting change alter or drop entries.
 func rezip(t *testing.T, in []byte, change func(name string, b []byte) []byte) []byte {
-	t.Helper()
-	zr, _ := zip.NewReader(bytes.NewReader(in), int64(len(in)))
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, f := range zr.File {
-		rc, _ := f.Open()
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		if b = change(f.Name, b); b == nil {
-			continue
-		}
-		w, _ := zw.Create(f.Name)
-		w.Write(b)
-	}
-	zw.Close()
-	return out.Bytes()
+	return ziptest.Rezip(t, in, change, nil)
 }
 
 func check(b []byte, trust Trust, running string) (*Checked, error) {

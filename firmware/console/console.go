@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -110,7 +109,6 @@ type Config struct {
 	// IdleTimeout signs a session out when no key is pressed for so long
 	// (default 15 min).
 	IdleTimeout time.Duration
-	Logger      *slog.Logger
 }
 
 // Console serves the console.
@@ -145,9 +143,6 @@ func New(cfg Config) *Console {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 15 * time.Minute
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{cfg: cfg}
 	c.cmds = c.commands()

@@ -188,9 +188,10 @@ func runExport(args []string, log *slog.Logger, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// runVerify checks every recording against the index.
-func runVerify(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", stderr)
+// withArchive runs a command that takes only the storage flags: it
+// parses them, opens the archive, and runs on it.
+func withArchive(name string, args []string, log *slog.Logger, stderr io.Writer, run func(a *archive.Archive) error) error {
+	fs := newFlags(name, stderr)
 	load := storageFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -200,18 +201,25 @@ func runVerify(args []string, log *slog.Logger, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer a.Close()
-	rep, err := a.Verify()
-	if err != nil {
-		return err
-	}
-	for _, p := range rep.Problems {
-		fmt.Fprintln(stdout, "PROBLEM", p)
-	}
-	fmt.Fprintf(stdout, "%d recordings checked, %d problems\n", rep.Checked, len(rep.Problems))
-	if len(rep.Problems) > 0 {
-		return errors.New("verify: problems found")
-	}
-	return nil
+	return run(a)
+}
+
+// runVerify checks every recording against the index.
+func runVerify(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
+	return withArchive("verify", args, log, stderr, func(a *archive.Archive) error {
+		rep, err := a.Verify()
+		if err != nil {
+			return err
+		}
+		for _, p := range rep.Problems {
+			fmt.Fprintln(stdout, "PROBLEM", p)
+		}
+		fmt.Fprintf(stdout, "%d recordings checked, %d problems\n", rep.Checked, len(rep.Problems))
+		if len(rep.Problems) > 0 {
+			return errors.New("verify: problems found")
+		}
+		return nil
+	})
 }
 
 // runAudit handles `audit verify` and `audit list`.
@@ -223,31 +231,23 @@ func runAudit(args []string, log *slog.Logger, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "list") {
 		return usageError{"audit: usage: recorderd audit verify|list [-data DIR]"}
 	}
-	fs := newFlags("audit "+args[0], stderr)
-	load := storageFlags(fs)
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	a, _, err := openArchive(load, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if args[0] == "list" {
-		entries, err := a.AuditLog()
-		out := bufio.NewWriter(stdout)
-		enc := json.NewEncoder(out)
-		for _, e := range entries {
-			enc.Encode(e)
+	return withArchive("audit "+args[0], args[1:], log, stderr, func(a *archive.Archive) error {
+		if args[0] == "list" {
+			entries, err := a.AuditLog()
+			out := bufio.NewWriter(stdout)
+			enc := json.NewEncoder(out)
+			for _, e := range entries {
+				enc.Encode(e)
+			}
+			return errors.Join(err, out.Flush())
 		}
-		return errors.Join(err, out.Flush())
-	}
-	n, err := a.VerifyAudit()
-	if err != nil {
-		return fmt.Errorf("audit log: %w (after %d good entries)", err, n)
-	}
-	fmt.Fprintf(stdout, "audit log intact: %d entries\n", n)
-	return nil
+		n, err := a.VerifyAudit()
+		if err != nil {
+			return fmt.Errorf("audit log: %w (after %d good entries)", err, n)
+		}
+		fmt.Fprintf(stdout, "audit log intact: %d entries\n", n)
+		return nil
+	})
 }
 
 // runKeys handles `keys init`, `keys rotate` and `keys export-recovery`.
@@ -261,22 +261,13 @@ func runKeys(args []string, log *slog.Logger, stdin io.Reader, stdout, stderr io
 		return usageError{use}
 	}
 	if args[0] == "device-public" {
-		fs := newFlags("keys device-public", stderr)
-		load := storageFlags(fs)
-		if err := parse(fs, args[1:]); err != nil {
+		return withArchive("keys device-public", args[1:], log, stderr, func(a *archive.Archive) error {
+			pub, err := a.DevicePublic()
+			if err == nil {
+				fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(pub))
+			}
 			return err
-		}
-		a, _, err := openArchive(load, log)
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		pub, err := a.DevicePublic()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(pub))
-		return nil
+		})
 	}
 	if args[0] == "init" {
 		fs := newFlags("keys init", stderr)
